@@ -1,0 +1,45 @@
+# ctimport: `make demo` imports the bundled sample and shows it; `make test` runs every test.
+
+GO       ?= go
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO    := $(or $(shell command -v minio 2>/dev/null),$(GOBIN)/minio)
+BIN      := bin/ctimport
+DEMO_DB  := demo.duckdb
+SAMPLE   := $(CURDIR)/testdata/corpus
+
+.PHONY: all build demo test minio vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ctimport
+
+# Import the bundled sample corpus into a fresh database and show what was imported.
+demo: build
+	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	@set -e; \
+	arn=$$($(BIN) --db $(DEMO_DB) create-event-data-store --name demo --output text | awk -F'\t' '$$1 == "EventDataStoreArn" {print $$2}'); \
+	echo "event data store: $$arn"; \
+	for set in invictus-2023-07-10 traildiscover-examples; do \
+		$(BIN) --db $(DEMO_DB) start-import --destinations "$$arn" --output table \
+			--import-source "S3={S3LocationUri=file://$(SAMPLE)/$$set/}"; \
+	done; \
+	$(BIN) --db $(DEMO_DB) query --output table --query-statement \
+		"SELECT eventSource, count(*) AS events, count(errorCode) AS errors, min(eventTime) AS first, max(eventTime) AS last FROM $${arn##*/} GROUP BY eventSource ORDER BY events DESC LIMIT 15"
+
+# The MinIO server the integration tests start; built from source when missing.
+minio: $(MINIO)
+
+$(GOBIN)/minio:
+	$(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+vet:
+	test -z "$$(gofmt -l .)" || (gofmt -l . && false)
+	$(GO) vet ./...
+
+test: minio vet
+	MINIO_BIN=$(MINIO) $(GO) test -count=1 -timeout 60m ./...
+
+clean:
+	rm -rf bin $(DEMO_DB) $(DEMO_DB).wal

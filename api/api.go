@@ -1,0 +1,162 @@
+// Package api holds the request, response and exception types of the
+// CloudTrail Lake import operations, with the member names of the CloudTrail
+// API model (service cloudtrail, version 2013-11-01), so that ctimport speaks
+// the same shapes as the AWS CLI and SDKs.
+package api
+
+import "time"
+
+// ImportStatus is the state of an import.
+type ImportStatus string
+
+// Import statuses, as the API names them.
+const (
+	StatusInitializing ImportStatus = "INITIALIZING"
+	StatusInProgress   ImportStatus = "IN_PROGRESS"
+	StatusFailed       ImportStatus = "FAILED"
+	StatusStopped      ImportStatus = "STOPPED"
+	StatusCompleted    ImportStatus = "COMPLETED"
+)
+
+// Valid reports whether s is one of the statuses the API defines.
+func (s ImportStatus) Valid() bool {
+	switch s {
+	case StatusInitializing, StatusInProgress, StatusFailed, StatusStopped, StatusCompleted:
+		return true
+	}
+	return false
+}
+
+// Done reports whether an import in status s has ended its run.
+func (s ImportStatus) Done() bool {
+	return s == StatusFailed || s == StatusStopped || s == StatusCompleted
+}
+
+// FailureStatus is the state of one import failure entry.
+type FailureStatus string
+
+// Failure statuses, as the API names them.
+const (
+	FailureFailed    FailureStatus = "FAILED"
+	FailureRetry     FailureStatus = "RETRY"
+	FailureSucceeded FailureStatus = "SUCCEEDED"
+)
+
+// S3ImportSource is the S3 bucket (or local directory tree) an import reads.
+type S3ImportSource struct {
+	S3LocationUri         string `json:"S3LocationUri"`
+	S3BucketRegion        string `json:"S3BucketRegion"`
+	S3BucketAccessRoleArn string `json:"S3BucketAccessRoleArn"`
+}
+
+// ImportSource is the source of an import.
+type ImportSource struct {
+	S3 S3ImportSource `json:"S3"`
+}
+
+// ImportStatistics counts the progress of an import.
+type ImportStatistics struct {
+	PrefixesFound     int64 `json:"PrefixesFound"`
+	PrefixesCompleted int64 `json:"PrefixesCompleted"`
+	FilesCompleted    int64 `json:"FilesCompleted"`
+	EventsCompleted   int64 `json:"EventsCompleted"`
+	FailedEntries     int64 `json:"FailedEntries"`
+}
+
+// StartImportInput starts a new import (Destinations and ImportSource set)
+// or retries an existing one (only ImportId set).
+type StartImportInput struct {
+	Destinations   []string      `json:"Destinations,omitempty"`
+	ImportSource   *ImportSource `json:"ImportSource,omitempty"`
+	StartEventTime *time.Time    `json:"StartEventTime,omitempty"`
+	EndEventTime   *time.Time    `json:"EndEventTime,omitempty"`
+	ImportId       string        `json:"ImportId,omitempty"`
+}
+
+// Import describes one import. It is the shape of the GetImport and
+// StopImport responses; StartImport returns it without ImportStatistics.
+type Import struct {
+	ImportId         string            `json:"ImportId"`
+	Destinations     []string          `json:"Destinations"`
+	ImportSource     ImportSource      `json:"ImportSource"`
+	StartEventTime   *time.Time        `json:"StartEventTime,omitempty"`
+	EndEventTime     *time.Time        `json:"EndEventTime,omitempty"`
+	ImportStatus     ImportStatus      `json:"ImportStatus"`
+	CreatedTimestamp time.Time         `json:"CreatedTimestamp"`
+	UpdatedTimestamp time.Time         `json:"UpdatedTimestamp"`
+	ImportStatistics *ImportStatistics `json:"ImportStatistics,omitempty"`
+}
+
+// ListImportsInput filters and pages ListImports.
+type ListImportsInput struct {
+	MaxResults   int          `json:"MaxResults,omitempty"`
+	Destination  string       `json:"Destination,omitempty"`
+	ImportStatus ImportStatus `json:"ImportStatus,omitempty"`
+	NextToken    string       `json:"NextToken,omitempty"`
+}
+
+// ImportsListItem is one entry of ListImports.
+type ImportsListItem struct {
+	ImportId         string       `json:"ImportId"`
+	ImportStatus     ImportStatus `json:"ImportStatus"`
+	Destinations     []string     `json:"Destinations"`
+	CreatedTimestamp time.Time    `json:"CreatedTimestamp"`
+	UpdatedTimestamp time.Time    `json:"UpdatedTimestamp"`
+}
+
+// ListImportsOutput is one page of ListImports.
+type ListImportsOutput struct {
+	Imports   []ImportsListItem `json:"Imports"`
+	NextToken string            `json:"NextToken,omitempty"`
+}
+
+// ListImportFailuresInput pages ListImportFailures.
+type ListImportFailuresInput struct {
+	ImportId   string `json:"ImportId"`
+	MaxResults int    `json:"MaxResults,omitempty"`
+	NextToken  string `json:"NextToken,omitempty"`
+}
+
+// ImportFailureListItem is one failed (or failed, then retried) source file.
+type ImportFailureListItem struct {
+	Location        string        `json:"Location"`
+	Status          FailureStatus `json:"Status"`
+	ErrorType       string        `json:"ErrorType"`
+	ErrorMessage    string        `json:"ErrorMessage"`
+	LastUpdatedTime time.Time     `json:"LastUpdatedTime"`
+}
+
+// ListImportFailuresOutput is one page of ListImportFailures.
+type ListImportFailuresOutput struct {
+	Failures  []ImportFailureListItem `json:"Failures"`
+	NextToken string                  `json:"NextToken,omitempty"`
+}
+
+// EventDataStore describes an event data store, the destination of imports.
+type EventDataStore struct {
+	EventDataStoreArn string    `json:"EventDataStoreArn"`
+	Name              string    `json:"Name"`
+	Status            string    `json:"Status"`
+	CreatedTimestamp  time.Time `json:"CreatedTimestamp"`
+	UpdatedTimestamp  time.Time `json:"UpdatedTimestamp"`
+}
+
+// CreateEventDataStoreInput names a new event data store.
+type CreateEventDataStoreInput struct {
+	Name string `json:"Name"`
+}
+
+// ListEventDataStoresInput pages ListEventDataStores.
+type ListEventDataStoresInput struct {
+	MaxResults int    `json:"MaxResults,omitempty"`
+	NextToken  string `json:"NextToken,omitempty"`
+}
+
+// ListEventDataStoresOutput is one page of ListEventDataStores.
+type ListEventDataStoresOutput struct {
+	EventDataStores []EventDataStore `json:"EventDataStores"`
+	NextToken       string           `json:"NextToken,omitempty"`
+}
+
+// Event data store status reported for every store ctimport holds.
+const EventDataStoreEnabled = "ENABLED"

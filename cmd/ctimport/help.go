@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// command is one ctimport command.
+type command struct {
+	summary string
+	flags   []flagSpec
+	run     func(context.Context, *cli) error
+}
+
+var commands map[string]command
+
+func init() {
+	importID := flagSpec{"import-id", flagString, "the ID of the import"}
+	maxResults := flagSpec{"max-results", flagInt, "the most items to return (1-1000)"}
+	nextToken := flagSpec{"next-token", flagString, "the NextToken of the previous page"}
+	commands = map[string]command{
+		"start-import": {
+			summary: "import trail logs into an event data store, or retry an import",
+			flags: []flagSpec{
+				{"destinations", flagList, "the ARN, name or ID of the event data store to import into"},
+				{"import-source", flagString, "S3={S3LocationUri=s3://bucket/prefix/,S3BucketRegion=REGION,S3BucketAccessRoleArn=ARN}, or the same as JSON; S3LocationUri may be file:///abs/dir"},
+				{"start-event-time", flagString, "import only events at or after this time (ISO 8601 or epoch seconds)"},
+				{"end-event-time", flagString, "import only events at or before this time"},
+				{"import-id", flagString, "retry this import instead of starting a new one"},
+				{"incremental", flagBool, "start where the last import of the same source into the same store ended"},
+				{"allowance", flagString, "how long after an event its log file may be delivered (default 1h)"},
+				{"concurrency", flagInt, "how many files to read at once (default twice the CPUs)"},
+			},
+			run: cmdStartImport,
+		},
+		"get-import":              {summary: "describe an import, with its statistics", flags: []flagSpec{importID}, run: cmdGetImport},
+		"stop-import":             {summary: "stop a running import; retry it later with start-import --import-id", flags: []flagSpec{importID}, run: cmdStopImport},
+		"list-import-failures":    {summary: "list the files an import failed to read, and why", flags: []flagSpec{importID, maxResults, nextToken}, run: cmdListImportFailures},
+		"create-event-data-store": {summary: "create an event data store to import into", flags: []flagSpec{{"name", flagString, "the name of the event data store"}}, run: cmdCreateEventDataStore},
+		"list-event-data-stores":  {summary: "list the event data stores", flags: []flagSpec{maxResults, nextToken}, run: cmdListEventDataStores},
+		"help":                    {summary: "show this help, or a command's (ctimport help COMMAND)"},
+		"list-imports": {
+			summary: "list imports, newest first",
+			flags: []flagSpec{
+				{"destination", flagString, "only imports into this event data store (ARN, name or ID)"},
+				{"import-status", flagString, "only imports in this status: INITIALIZING, IN_PROGRESS, FAILED, STOPPED or COMPLETED"},
+				maxResults, nextToken,
+			},
+			run: cmdListImports,
+		},
+		"query": {
+			summary: "run SQL over the event data stores; name a store by its ID, as CloudTrail Lake does",
+			flags:   []flagSpec{{"query-statement", flagString, `the SQL, e.g. "SELECT eventName, count(*) FROM <store ID> GROUP BY 1"`}},
+			run:     cmdQuery,
+		},
+	}
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `ctimport imports CloudTrail trail logs from S3, MinIO or a local copy of a bucket
+into a local DuckDB event store, with the operations of the CloudTrail Lake import API.
+
+usage: ctimport [global options] COMMAND [options]
+
+commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-24s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(w, "\nglobal options (before or after the command):\n")
+	printFlags(w, globalFlags)
+	fmt.Fprint(w, `
+exit status: 0 done; 1 error; 2 bad command line; 3 import FAILED; 4 import STOPPED;
+5 the database is in use by another process.
+`)
+}
+
+func printCommandHelp(w io.Writer, name string) {
+	cmd := commands[name]
+	fmt.Fprintf(w, "ctimport %s: %s\n\noptions:\n", name, cmd.summary)
+	printFlags(w, cmd.flags)
+	fmt.Fprint(w, "\nglobal options:\n")
+	printFlags(w, globalFlags)
+}
+
+func printFlags(w io.Writer, specs []flagSpec) {
+	for _, s := range specs {
+		arg := ""
+		switch s.kind {
+		case flagString, flagList:
+			arg = " " + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+		case flagInt:
+			arg = " N"
+		}
+		fmt.Fprintf(w, "  --%-28s %s\n", s.name+arg, s.help)
+	}
+}

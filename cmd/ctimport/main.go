@@ -1,0 +1,276 @@
+// Command ctimport imports CloudTrail trail logs from an S3 bucket, MinIO or
+// a local copy of a bucket into a local DuckDB event store, with the
+// operations and shapes of the CloudTrail Lake import API.
+//
+// Run "ctimport help" for the commands.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/sink"
+	"github.com/ctimport/ctimport/sink/duckdbsink"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1 // bad input, an API exception or a failure of the tool
+	exitUsage   = 2 // the command line is wrong
+	exitFailed  = 3 // the import ended FAILED
+	exitStopped = 4 // the import ended STOPPED
+	exitLocked  = 5 // another process holds the database
+)
+
+// defaultDB is the database used without --db or CTIMPORT_DB.
+const defaultDB = "ctimport.duckdb"
+
+// importMemory caps the memory DuckDB takes while importing; beyond it,
+// DuckDB spills to a temporary directory next to the database.
+const importMemory = "256MB"
+
+// lockWait is how long a command waits for another process to release the
+// database before it gives up.
+const lockWait = 3 * time.Second
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli is one invocation of the command.
+type cli struct {
+	args   *args
+	stdout io.Writer
+	stderr io.Writer
+	db     string
+	format string
+}
+
+// ended is the error of a start-import whose import did not complete.
+type ended struct{ status api.ImportStatus }
+
+func (e *ended) Error() string { return "the import ended " + string(e.status) }
+
+func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
+	if len(argv) == 2 && argv[0] == "help" {
+		if _, ok := commands[argv[1]]; ok {
+			printCommandHelp(stdout, argv[1])
+			return exitOK
+		}
+	}
+	a, err := parseArgs(argv)
+	if err != nil {
+		fmt.Fprintf(stderr, "ctimport: %v\n", err)
+		return exitUsage
+	}
+	if a.command == "" || a.command == "help" {
+		printHelp(stdout)
+		if a.command == "" && !a.has("help") {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if a.has("help") {
+		printCommandHelp(stdout, a.command)
+		return exitOK
+	}
+	c := &cli{args: a, stdout: stdout, stderr: stderr, db: a.str("db"), format: a.str("output")}
+	if c.db == "" {
+		c.db = os.Getenv("CTIMPORT_DB")
+	}
+	if c.db == "" {
+		c.db = defaultDB
+	}
+	allowed := formats
+	if a.command == "query" {
+		allowed = append(slices.Clone(formats), "csv")
+	}
+	if c.format == "" {
+		c.format = "json"
+	} else if !slices.Contains(allowed, c.format) {
+		fmt.Fprintf(stderr, "ctimport: --output must be one of %s, not %q\n", strings.Join(allowed, ", "), c.format)
+		return exitUsage
+	}
+	err = commands[a.command].run(ctx, c)
+	var ue *usageError
+	var end *ended
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
+		return exitUsage
+	case errors.As(err, &end):
+		if end.status == api.StatusStopped {
+			return exitStopped
+		}
+		return exitFailed
+	case errors.Is(err, sink.ErrLocked):
+		fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
+		return exitLocked
+	}
+	fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
+	return exitError
+}
+
+// open opens the database for writing and returns an engine over it. When
+// another process holds the database it waits up to lockWait.
+func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*engine.Engine, func(), error) {
+	var store *duckdbsink.Store
+	var err error
+	deadline := time.Now().Add(lockWait)
+	for {
+		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{Holder: holder, MemoryLimit: importMemory})
+		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
+	opts.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	eng := engine.New(store, opts)
+	if err := eng.Recover(ctx); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return eng, func() {
+		eng.Close()
+		store.Close()
+	}, nil
+}
+
+// output prints an API response in the chosen format.
+func (c *cli) output(v any) error { return writeOutput(c.stdout, c.format, v) }
+
+// simple runs a command that needs only the engine and prints its result.
+func (c *cli) simple(ctx context.Context, fn func(*engine.Engine) (any, error)) error {
+	eng, done, err := c.open(ctx, "ctimport "+c.args.command, engine.Options{})
+	if err != nil {
+		return err
+	}
+	defer done()
+	out, err := fn(eng)
+	if err != nil {
+		return err
+	}
+	return c.output(out)
+}
+
+// requireFlag fails with a usage error when a required flag is missing.
+func (c *cli) requireFlag(names ...string) error {
+	for _, n := range names {
+		if c.args.str(n) == "" {
+			return usagef("--%s is required", n)
+		}
+	}
+	return nil
+}
+
+func cmdGetImport(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("import-id"); err != nil {
+		return err
+	}
+	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.GetImport(ctx, c.args.str("import-id")) })
+}
+
+// maxResults reads --max-results; the API takes 1 to 1000, and an absent
+// flag means the largest page.
+func (c *cli) maxResults(exc *api.Exception) (int, error) {
+	if !c.args.has("max-results") {
+		return 0, nil
+	}
+	n, err := c.args.int("max-results")
+	if err == nil && n < 1 {
+		err = exc.New("MaxResults must be between 1 and 1000, not %d", n)
+	}
+	return n, err
+}
+
+func cmdListImports(ctx context.Context, c *cli) error {
+	max, err := c.maxResults(api.ErrInvalidParameter)
+	if err != nil {
+		return err
+	}
+	in := api.ListImportsInput{
+		MaxResults:   max,
+		Destination:  c.args.str("destination"),
+		ImportStatus: api.ImportStatus(c.args.str("import-status")),
+		NextToken:    c.args.str("next-token"),
+	}
+	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListImports(ctx, in) })
+}
+
+func cmdListImportFailures(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("import-id"); err != nil {
+		return err
+	}
+	max, err := c.maxResults(api.ErrInvalidParameter)
+	if err != nil {
+		return err
+	}
+	in := api.ListImportFailuresInput{ImportId: c.args.str("import-id"), MaxResults: max, NextToken: c.args.str("next-token")}
+	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListImportFailures(ctx, in) })
+}
+
+func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("name"); err != nil {
+		return err
+	}
+	in := api.CreateEventDataStoreInput{Name: c.args.str("name")}
+	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.CreateEventDataStore(ctx, in) })
+}
+
+func cmdListEventDataStores(ctx context.Context, c *cli) error {
+	max, err := c.maxResults(api.ErrInvalidMaxResults)
+	if err != nil {
+		return err
+	}
+	in := api.ListEventDataStoresInput{MaxResults: max, NextToken: c.args.str("next-token")}
+	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListEventDataStores(ctx, in) })
+}
+
+func cmdQuery(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("query-statement"); err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.db); err != nil {
+		return fmt.Errorf("no database at %s: create an event data store and import into it first", c.db)
+	}
+	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rows, err := engine.New(store, engine.Options{}).Query(ctx, c.args.str("query-statement"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	qw := newQueryWriter(c.stdout, c.format, rows.Columns())
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if err := qw.row(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return api.ErrInvalidQueryStatement.New("%v", err)
+	}
+	return qw.close()
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ctimport/ctimport/engine"
+)
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine renders a running import's progress as one line.
+func progressLine(p engine.Progress, now time.Time) string {
+	elapsed := now.Sub(p.Started).Seconds()
+	var b strings.Builder
+	fmt.Fprintf(&b, "files %s", count(p.FilesDone))
+	if !p.Listing {
+		fmt.Fprintf(&b, "/%s", count(p.FilesFound))
+	}
+	fmt.Fprintf(&b, "  events %s  %s", count(p.Events), megabytes(p.BytesDone))
+	if !p.Listing {
+		fmt.Fprintf(&b, "/%s", megabytes(p.BytesFound))
+	}
+	if elapsed > 0 {
+		rate := float64(p.BytesRead) / elapsed
+		fmt.Fprintf(&b, "  %s/s  %s events/s", megabytes(int64(rate)), count(int64(float64(p.Events)/elapsed)))
+		if !p.Listing && p.BytesDone > 0 {
+			left := float64(max(0, p.BytesFound-p.BytesDone)) / (float64(p.BytesDone) / elapsed)
+			fmt.Fprintf(&b, "  ETA %s", clock(time.Duration(left*float64(time.Second))))
+		}
+	}
+	if p.Listing {
+		b.WriteString("  listing…")
+	}
+	if p.FilesFailed > 0 {
+		fmt.Fprintf(&b, "  %s failed", count(p.FilesFailed))
+	}
+	return b.String()
+}
+
+// summary renders the last progress of a run as a sentence.
+func summary(p engine.Progress, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s files, %s events (%s new, %s already stored), %s", count(p.FilesDone), count(p.Events),
+		count(p.Stored), count(p.Duplicates), megabytes(p.BytesDone))
+	if p.FilesFailed > 0 {
+		fmt.Fprintf(&b, ", %s files failed", count(p.FilesFailed))
+	}
+	if p.EventsOutOfRange > 0 {
+		fmt.Fprintf(&b, ", %s events outside the time range", count(p.EventsOutOfRange))
+	}
+	if p.SkippedObjects+p.SkippedPrefixes > 0 {
+		fmt.Fprintf(&b, ", skipped %s objects and %s prefixes that are not trail logs", count(p.SkippedObjects), count(p.SkippedPrefixes))
+	}
+	fmt.Fprintf(&b, ", in %s", now.Sub(p.Started).Round(100*time.Millisecond))
+	return b.String()
+}
+
+// showProgress redraws the progress line on w until stop is closed.
+func showProgress(w io.Writer, get func() (engine.Progress, bool), stop <-chan struct{}) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	last := 0
+	for {
+		select {
+		case <-stop:
+			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", last))
+			return
+		case now := <-t.C:
+			p, ok := get()
+			if !ok {
+				continue
+			}
+			line := progressLine(p, now)
+			pad := max(0, last-len(line))
+			fmt.Fprintf(w, "\r%s%s", line, strings.Repeat(" ", pad))
+			last = len(line)
+		}
+	}
+}
+
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+func clock(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}

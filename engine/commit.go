@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// committer owns the run's Writer: it stages the events workers read and
+// commits finished files in batches, each file's events together with its
+// checkpoint row, so a file is stored whole or not at all.
+type committer struct {
+	r *run
+	w sink.Writer
+
+	files    []sink.File            // rows waiting for the next commit
+	events   int                    // events of the imported files among them
+	prefixes map[string]sink.Prefix // prefix rows waiting for the next commit
+	days     map[string]*dayState
+	imp      sink.Import
+	last     time.Time
+}
+
+// dayState tracks how far the files of one day prefix are.
+type dayState struct {
+	listed    bool
+	jobs      int // files sent to the workers
+	finished  int // of those, imported or failed for good
+	saved     bool
+	completed bool
+}
+
+func newCommitter(r *run, w sink.Writer) *committer {
+	return &committer{r: r, w: w, prefixes: make(map[string]sink.Prefix), days: make(map[string]*dayState), imp: r.imp, last: time.Now()}
+}
+
+func (c *committer) day(key string) *dayState {
+	d := c.days[key]
+	if d == nil {
+		d = &dayState{}
+		c.days[key] = d
+	}
+	return d
+}
+
+// loop consumes msgs until it is closed, then commits what is left. Its
+// commits are not cancelled by a stop: a batch of finished files is
+// committed whole. After a failed commit it returns at once; the producers
+// then see their context end.
+func (c *committer) loop(msgs <-chan message) error {
+	ctx := context.WithoutCancel(c.r.ctx)
+	tick := time.NewTicker(commitInterval / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return c.commit(ctx)
+			}
+			if err := c.handle(ctx, m); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if time.Since(c.last) >= commitInterval {
+				if err := c.commit(ctx); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (c *committer) handle(ctx context.Context, m message) error {
+	switch {
+	case m.chunk != nil:
+		if err := c.w.Append(ctx, m.chunk.key, m.chunk.events); err != nil {
+			return fmt.Errorf("engine: stage events of %s: %w", m.chunk.key, err)
+		}
+	case m.done != nil:
+		f := *m.done
+		f.Updated = c.r.e.now()
+		c.files = append(c.files, f)
+		c.events += int(f.Events)
+		if f.Delivery.After(c.imp.NewestDelivery) {
+			c.imp.NewestDelivery = f.Delivery
+		}
+		c.finish(f.Prefix)
+		if c.events >= c.r.e.opts.BatchEvents {
+			return c.commit(ctx)
+		}
+	case m.failed != nil:
+		f := *m.failed
+		f.Updated = c.r.e.now()
+		c.files = append(c.files, f)
+		if f.Status == sink.FileFailed {
+			c.r.progress.failed.Add(1)
+			c.finish(f.Prefix)
+		}
+		// Commit at once: the row drops the failed attempt's events
+		// before a retry of the file stages new ones, and shows the
+		// failure while the import runs.
+		return c.commit(ctx)
+	case m.listed != nil:
+		l := m.listed
+		d := c.day(l.key)
+		d.listed, d.jobs = true, l.jobs
+		d.saved, d.completed = l.completed, l.completed
+		if l.found {
+			c.r.progress.prefixesFound.Add(1)
+			if l.completed {
+				c.r.progress.prefixesCompleted.Add(1)
+			} else {
+				c.prefixes[l.key] = sink.Prefix{ImportID: c.r.imp.ID, Key: l.key, Updated: c.r.e.now()}
+				d.saved = true
+			}
+		}
+		c.check(l.key, d)
+	}
+	return nil
+}
+
+// finish counts a file of a day prefix as done for this run.
+func (c *committer) finish(key string) {
+	d := c.day(key)
+	d.finished++
+	c.check(key, d)
+}
+
+// check marks a day prefix completed once it is listed and all its files are done.
+func (c *committer) check(key string, d *dayState) {
+	if !d.listed || d.completed || !d.saved || d.finished < d.jobs {
+		return
+	}
+	d.completed = true
+	c.r.progress.prefixesCompleted.Add(1)
+	c.prefixes[key] = sink.Prefix{ImportID: c.r.imp.ID, Key: key, Completed: true, Updated: c.r.e.now()}
+}
+
+// commit makes the waiting rows and the events of the imported files durable.
+func (c *committer) commit(ctx context.Context) error {
+	c.last = time.Now()
+	if len(c.files) == 0 && len(c.prefixes) == 0 {
+		return nil
+	}
+	c.imp.Updated = c.r.e.now()
+	imp := c.imp
+	prefixes := make([]sink.Prefix, 0, len(c.prefixes))
+	for _, p := range c.prefixes {
+		prefixes = append(prefixes, p)
+	}
+	res, err := c.w.Commit(ctx, sink.Commit{Files: c.files, Prefixes: prefixes, Import: &imp})
+	if err != nil {
+		return fmt.Errorf("engine: commit: %w", err)
+	}
+	for _, f := range c.files {
+		if f.Status == sink.FileImported {
+			c.r.progress.filesDone.Add(1)
+			c.r.progress.bytesDone.Add(f.Size)
+			c.r.progress.events.Add(f.Events)
+		}
+	}
+	c.r.progress.stored.Add(res.Stored)
+	c.r.progress.duplicates.Add(res.Duplicates)
+	c.files, c.events = c.files[:0], 0
+	clear(c.prefixes)
+	return nil
+}

@@ -1,0 +1,254 @@
+// Package engine runs CloudTrail trail imports: it validates the import
+// operations of the CloudTrail API, finds the log files of an import's source,
+// reads them with bounded parallel workers and loads their events into a
+// sink, checkpointing every file so that a stop, a crash or a retry never
+// loses or duplicates an event.
+//
+// The engine knows sources only as s3scan.Source and stores only as
+// sink.Store; it holds no details of either.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/sink"
+)
+
+// Defaults of Options.
+const (
+	DefaultAllowance   = time.Hour
+	DefaultAttempts    = 4
+	DefaultBackoff     = time.Second
+	DefaultBatchEvents = 50_000
+	DefaultRegion      = "us-east-1"
+	DefaultAccount     = "000000000000"
+)
+
+// DefaultConcurrency is the default number of files read at once: enough
+// to keep every CPU busy while other reads wait on the network.
+func DefaultConcurrency() int { return 2 * runtime.NumCPU() }
+
+// SourceOpener opens the source of an import.
+type SourceOpener func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error)
+
+// Options configure an Engine. The zero value of each field means its default.
+type Options struct {
+	// Concurrency is how many files are read at once.
+	Concurrency int
+	// Attempts is how often a file is read before a transient error is final.
+	Attempts int
+	// Backoff is the wait before the second attempt; it doubles with each attempt.
+	Backoff time.Duration
+	// BatchEvents is how many events a commit gathers before it is made.
+	BatchEvents int
+	// MaxRecordSize caps the size of one record, in bytes.
+	MaxRecordSize int
+	// OpenSource opens import sources; the default is Sources("").
+	OpenSource SourceOpener
+	// Region and Account go into the ARNs of new event data stores.
+	Region  string
+	Account string
+	// Now tells the time.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency()
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = DefaultAttempts
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = DefaultBackoff
+	}
+	if o.BatchEvents <= 0 {
+		o.BatchEvents = DefaultBatchEvents
+	}
+	if o.OpenSource == nil {
+		o.OpenSource = Sources("")
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	if o.Account == "" {
+		o.Account = DefaultAccount
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Sources returns a SourceOpener of local directories and S3 buckets,
+// reached through the S3 endpoint when it is not empty (else the endpoint
+// the environment names, else AWS).
+func Sources(endpoint string) SourceOpener {
+	return func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
+		if loc.Scheme == "file" {
+			return s3scan.NewDir(loc.Dir)
+		}
+		return s3scan.NewS3(ctx, s3scan.S3Config{Bucket: loc.Bucket, Region: src.S3BucketRegion, Endpoint: endpoint})
+	}
+}
+
+// Engine runs the import operations over one store. Its methods are safe
+// for concurrent use. Imports started by an Engine run in goroutines it
+// owns; Close stops them.
+type Engine struct {
+	store sink.Store
+	opts  Options
+
+	mu     sync.Mutex
+	runs   map[string]*run // the latest run of each import, by import ID
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns an Engine over store.
+func New(store sink.Store, opts Options) *Engine {
+	return &Engine{store: store, opts: opts.withDefaults(), runs: make(map[string]*run)}
+}
+
+// Close stops every running import, as StopImport would, and waits for them
+// to end.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	for _, r := range e.runs {
+		r.stop()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	return nil
+}
+
+// Recover marks imports left INITIALIZING or IN_PROGRESS by a process that
+// ended without finishing them as STOPPED, so that they can be retried.
+// Call it only while no other process can run imports on the store.
+func (e *Engine) Recover(ctx context.Context) error {
+	imps, err := e.store.Imports(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: recover: %w", err)
+	}
+	for _, imp := range imps {
+		st := api.ImportStatus(imp.Status)
+		if st.Done() || e.isRunning(imp.ID) {
+			continue
+		}
+		imp.Status = string(api.StatusStopped)
+		imp.Updated = e.now()
+		imp.Message = "the process running the import ended before it finished"
+		if err := e.store.PutImport(ctx, imp); err != nil {
+			return fmt.Errorf("engine: recover: %w", err)
+		}
+	}
+	return nil
+}
+
+// now returns the time as the store keeps it: UTC, to the microsecond.
+func (e *Engine) now() time.Time { return stamp(e.opts.Now()) }
+
+// stamp returns t as the store keeps times: UTC, to the microsecond.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+var storeNameRE = regexp.MustCompile(`^[a-zA-Z0-9._\-]{3,128}$`)
+
+// CreateEventDataStore creates an event data store.
+func (e *Engine) CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error) {
+	if !storeNameRE.MatchString(in.Name) {
+		return api.EventDataStore{}, api.ErrInvalidParameter.New("event data store name %q must be 3 to 128 letters, digits, '.', '_' or '-'", in.Name)
+	}
+	id := uuid.NewString()
+	s := sink.EventDataStore{
+		ID:      id,
+		Name:    in.Name,
+		ARN:     fmt.Sprintf("arn:aws:cloudtrail:%s:%s:eventdatastore/%s", e.opts.Region, e.opts.Account, id),
+		Created: e.now(),
+	}
+	if err := e.store.CreateEventDataStore(ctx, s); err != nil {
+		if errors.Is(err, sink.ErrExists) {
+			return api.EventDataStore{}, api.ErrEventDataStoreAlreadyExists.New("an event data store named %q already exists", in.Name)
+		}
+		return api.EventDataStore{}, fmt.Errorf("engine: create event data store: %w", err)
+	}
+	return storeOut(s), nil
+}
+
+// ListEventDataStores lists the event data stores, oldest first.
+func (e *Engine) ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error) {
+	max, err := maxResults(in.MaxResults, api.ErrInvalidMaxResults)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, err
+	}
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, fmt.Errorf("engine: list event data stores: %w", err)
+	}
+	page, next, err := paginate(stores, func(s sink.EventDataStore) string { return s.ID }, in.NextToken, "stores", max)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, err
+	}
+	out := api.ListEventDataStoresOutput{EventDataStores: []api.EventDataStore{}, NextToken: next}
+	for _, s := range page {
+		out.EventDataStores = append(out.EventDataStores, storeOut(s))
+	}
+	return out, nil
+}
+
+func storeOut(s sink.EventDataStore) api.EventDataStore {
+	return api.EventDataStore{
+		EventDataStoreArn: s.ARN,
+		Name:              s.Name,
+		Status:            api.EventDataStoreEnabled,
+		CreatedTimestamp:  s.Created,
+		UpdatedTimestamp:  s.Created,
+	}
+}
+
+var arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/([a-zA-Z0-9\-]{3,128})$`)
+
+// resolveStore finds the event data store named by dest: its ARN, its name
+// or its ID.
+func (e *Engine) resolveStore(ctx context.Context, dest string) (sink.EventDataStore, error) {
+	var id string
+	if len(dest) >= 4 && dest[:4] == "arn:" {
+		m := arnRE.FindStringSubmatch(dest)
+		if m == nil {
+			return sink.EventDataStore{}, api.ErrEventDataStoreARNInvalid.New("%q is not an event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>)", dest)
+		}
+		id = m[1]
+	}
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return sink.EventDataStore{}, fmt.Errorf("engine: list event data stores: %w", err)
+	}
+	for _, s := range stores {
+		if (id != "" && s.ID == id) || (id == "" && (s.Name == dest || s.ID == dest)) {
+			return s, nil
+		}
+	}
+	return sink.EventDataStore{}, api.ErrEventDataStoreNotFound.New("no event data store %q", dest)
+}
+
+// Query runs a read-only SQL statement over the event data stores.
+func (e *Engine) Query(ctx context.Context, statement string) (sink.Rows, error) {
+	if statement == "" {
+		return nil, api.ErrInvalidQueryStatement.New("the query statement is empty")
+	}
+	rows, err := e.store.Query(ctx, statement)
+	if err != nil {
+		return nil, api.ErrInvalidQueryStatement.New("%v", err)
+	}
+	return rows, nil
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/ctimport/ctimport/engine/logfile"
+	"github.com/ctimport/ctimport/s3scan"
+)
+
+// The ErrorType values of import failures.
+const (
+	// ErrorAccessDenied: the credentials may not read the object.
+	ErrorAccessDenied = "AccessDenied"
+	// ErrorObjectNotFound: the object vanished between listing and reading.
+	ErrorObjectNotFound = "ObjectNotFound"
+	// ErrorSourceRead: reading the object kept failing (network, throttling, 5xx).
+	ErrorSourceRead = "SourceReadError"
+	// ErrorEmptyFile: the object holds no data at all.
+	ErrorEmptyFile = "EmptyFile"
+	// ErrorInvalidGzip: a .gz object that is not valid gzip data.
+	ErrorInvalidGzip = "InvalidGzip"
+	// ErrorTruncatedFile: the gzip stream or the JSON document ends early.
+	ErrorTruncatedFile = "TruncatedFile"
+	// ErrorInvalidJSON: the content is not valid JSON.
+	ErrorInvalidJSON = "InvalidJson"
+	// ErrorMissingRecords: the JSON has no top-level Records array.
+	ErrorMissingRecords = "MissingRecords"
+	// ErrorInvalidRecord: a record is not an object or lacks a valid eventTime or eventID.
+	ErrorInvalidRecord = "InvalidRecord"
+	// ErrorLimitExceeded: a record is too large or too deeply nested.
+	ErrorLimitExceeded = "LimitExceeded"
+	// ErrorInternal: anything else; the message says what.
+	ErrorInternal = "InternalError"
+)
+
+// maxMessage is the longest ErrorMessage the API allows.
+const maxMessage = 1000
+
+// fileError is why reading one file failed.
+type fileError struct {
+	Type      string
+	Message   string
+	Transient bool // reading the file again may succeed
+}
+
+// classify turns the error of reading one file into a failure entry.
+// fromSource tells whether the object reader itself returned err, as opposed
+// to the gzip or JSON decoder above it.
+func classify(err error, fromSource bool) fileError {
+	var lerr *logfile.Error
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, s3scan.ErrNotFound):
+		return fileError{Type: ErrorObjectNotFound, Message: "the object no longer exists"}
+	case errors.Is(err, s3scan.ErrAccessDenied):
+		return fileError{Type: ErrorAccessDenied, Message: "access denied reading the object"}
+	case fromSource || errors.Is(err, s3scan.ErrTransient):
+		return fileError{Type: ErrorSourceRead, Message: limit(err.Error()), Transient: errors.Is(err, s3scan.ErrTransient)}
+	case errors.As(err, &lerr):
+		return fileError{Type: logfileType(lerr.Err), Message: limit(lerr.Error())}
+	case errors.Is(err, gzip.ErrHeader):
+		return fileError{Type: ErrorInvalidGzip, Message: "not gzip data: the file does not start with a gzip header"}
+	case errors.Is(err, gzip.ErrChecksum):
+		return fileError{Type: ErrorInvalidGzip, Message: "corrupt gzip data: checksum mismatch"}
+	case errors.As(err, &corrupt):
+		return fileError{Type: ErrorInvalidGzip, Message: limit("corrupt gzip data: " + corrupt.Error())}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fileError{Type: ErrorTruncatedFile, Message: "the gzip stream ends before its end marker"}
+	case errors.Is(err, errEmptyObject):
+		return fileError{Type: ErrorEmptyFile, Message: "the object is empty"}
+	}
+	return fileError{Type: ErrorInternal, Message: limit(err.Error())}
+}
+
+func logfileType(sentinel error) string {
+	switch sentinel {
+	case logfile.ErrEmpty:
+		return ErrorEmptyFile
+	case logfile.ErrTruncated:
+		return ErrorTruncatedFile
+	case logfile.ErrNoRecords:
+		return ErrorMissingRecords
+	case logfile.ErrRecord:
+		return ErrorInvalidRecord
+	case logfile.ErrTooLarge, logfile.ErrTooDeep:
+		return ErrorLimitExceeded
+	}
+	return ErrorInvalidJSON
+}
+
+// limit shortens s to the API's longest ErrorMessage, on a rune boundary.
+func limit(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	s = s[:maxMessage-3]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "..."
+}
+
+var errEmptyObject = errors.New("engine: empty object")

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/ctimport/ctimport/s3scan"
+)
+
+// Progress is a snapshot of a running import's counters, for progress
+// displays. Unlike the import's statistics, which count what is committed
+// over all its runs, it counts this run only.
+type Progress struct {
+	Started time.Time
+	// Listing is true until every prefix of the import has been listed.
+	Listing           bool
+	PrefixesFound     int64
+	PrefixesCompleted int64
+	// FilesFound and BytesFound count the files this run reads, as listed.
+	FilesFound int64
+	BytesFound int64
+	// FilesDone, BytesDone and Events count the files committed.
+	FilesDone int64
+	BytesDone int64
+	Events    int64
+	// Stored and Duplicates split Events into new rows and events the
+	// store already held.
+	Stored     int64
+	Duplicates int64
+	// FilesFailed counts files that failed for good.
+	FilesFailed int64
+	// BytesRead counts the bytes read from the source, compressed.
+	BytesRead int64
+	// Retries counts failed attempts that were tried again.
+	Retries int64
+	// EventsOutOfRange counts events of read files outside the time range.
+	EventsOutOfRange int64
+	// SkippedObjects and SkippedPrefixes count what is not trail log files.
+	SkippedObjects  int64
+	SkippedPrefixes int64
+}
+
+type progress struct {
+	started                          time.Time
+	listing                          atomic.Bool
+	prefixesFound, prefixesCompleted atomic.Int64
+	filesFound, bytesFound           atomic.Int64
+	filesDone, bytesDone, events     atomic.Int64
+	stored, duplicates               atomic.Int64
+	failed, bytesRead, retries       atomic.Int64
+	outOfRange                       atomic.Int64
+	skippedObjects, skippedPrefixes  atomic.Int64
+}
+
+func (p *progress) skip(s s3scan.Skipped) {
+	p.skippedObjects.Add(s.Objects)
+	p.skippedPrefixes.Add(s.Prefixes)
+}
+
+func (p *progress) found(size int64) {
+	p.filesFound.Add(1)
+	p.bytesFound.Add(size)
+}
+
+func (p *progress) snapshot() Progress {
+	return Progress{
+		Started:           p.started,
+		Listing:           p.listing.Load(),
+		PrefixesFound:     p.prefixesFound.Load(),
+		PrefixesCompleted: p.prefixesCompleted.Load(),
+		FilesFound:        p.filesFound.Load(),
+		BytesFound:        p.bytesFound.Load(),
+		FilesDone:         p.filesDone.Load(),
+		BytesDone:         p.bytesDone.Load(),
+		Events:            p.events.Load(),
+		Stored:            p.stored.Load(),
+		Duplicates:        p.duplicates.Load(),
+		FilesFailed:       p.failed.Load(),
+		BytesRead:         p.bytesRead.Load(),
+		Retries:           p.retries.Load(),
+		EventsOutOfRange:  p.outOfRange.Load(),
+		SkippedObjects:    p.skippedObjects.Load(),
+		SkippedPrefixes:   p.skippedPrefixes.Load(),
+	}
+}

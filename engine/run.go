@@ -1,0 +1,466 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine/logfile"
+	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/sink"
+)
+
+// chunkEvents is how many events a worker hands to the committer at once.
+const chunkEvents = 1024
+
+// commitInterval is the longest a finished file waits for its commit.
+const commitInterval = 2 * time.Second
+
+var errStopped = errors.New("engine: import stopped")
+
+// run is one execution of an import: from discovering its prefixes to
+// its final status.
+type run struct {
+	e        *Engine
+	storeID  string      // the destination; fixed for the run's life
+	imp      sink.Import // owned by execute once the run started
+	src      s3scan.Source
+	opts     StartOptions
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	done     chan struct{}
+	progress progress
+}
+
+func newRun(e *Engine, imp sink.Import, src s3scan.Source, opts StartOptions) *run {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &run{e: e, storeID: imp.StoreID, imp: imp, src: src, opts: opts, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	r.progress.started = e.opts.Now()
+	return r
+}
+
+func (r *run) stop() { r.cancel(errStopped) }
+
+// ended reports whether the run is over.
+func (r *run) ended() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// job is one file to read.
+type job struct {
+	file s3scan.LogFile
+	day  string
+	prev sink.File // the file's checkpoint row from an earlier run, if any
+}
+
+// message is what the lister and the workers tell the committer; exactly
+// one of its fields is set.
+type message struct {
+	listed *listedPrefix
+	chunk  *chunk
+	done   *sink.File // read in full; Status is FileImported
+	failed *sink.File // a failed attempt; Status is FileRetry or FileFailed
+}
+
+type listedPrefix struct {
+	key       string
+	jobs      int  // files sent to the workers
+	found     bool // the prefix holds log files of the import
+	completed bool // its row says completed already
+}
+
+type chunk struct {
+	key    string
+	events []sink.Event
+}
+
+// execute runs the import to its final status and records it.
+func (r *run) execute() {
+	defer r.cancel(nil)
+	bg := context.WithoutCancel(r.ctx)
+	imp := r.imp
+	imp.Status = string(api.StatusInProgress)
+	imp.Updated = r.e.now()
+	err := r.e.store.PutImport(bg, imp)
+	if err == nil {
+		r.imp = imp
+		err = r.pipeline()
+	}
+
+	if cur, gerr := r.e.store.Import(bg, imp.ID); gerr == nil {
+		imp = cur
+	}
+	imp.Message = ""
+	switch {
+	case errors.Is(context.Cause(r.ctx), errStopped):
+		imp.Status = string(api.StatusStopped)
+	case err != nil:
+		imp.Status = string(api.StatusFailed)
+		imp.Message = limit(err.Error())
+	default:
+		imp.Status = string(api.StatusCompleted)
+		st, serr := r.e.store.Stats(bg, imp.ID)
+		if serr != nil {
+			imp.Status = string(api.StatusFailed)
+			imp.Message = limit(serr.Error())
+		} else if st.FailedEntries > 0 {
+			imp.Status = string(api.StatusFailed)
+		}
+	}
+	imp.Updated = r.e.now()
+	// The store may be failing; the import then stays IN_PROGRESS and
+	// Recover marks it STOPPED at the next start.
+	_ = r.e.store.PutImport(bg, imp)
+}
+
+// window returns the delivery times of the files that can hold events of
+// the import.
+func (r *run) window() s3scan.Window {
+	w := s3scan.Window{Start: r.imp.StartEventTime}
+	if !r.imp.EndEventTime.IsZero() {
+		w.End = r.imp.EndEventTime.Add(r.imp.Allowance)
+	}
+	return w
+}
+
+// inRange reports whether an event time is within the import's time range.
+func (r *run) inRange(t time.Time) bool {
+	return (r.imp.StartEventTime.IsZero() || !t.Before(r.imp.StartEventTime)) &&
+		(r.imp.EndEventTime.IsZero() || !t.After(r.imp.EndEventTime))
+}
+
+func (r *run) pipeline() error {
+	ctx := r.ctx
+	loc, err := s3scan.ParseLocation(r.imp.SourceURI)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	r.progress.listing.Store(true)
+	var days []s3scan.DayPrefix
+	err = r.retry(ctx, func() error {
+		var skipped s3scan.Skipped
+		var err error
+		days, skipped, err = s3scan.Discover(ctx, r.src, loc.Prefix, r.window())
+		r.progress.skip(skipped)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("engine: discover prefixes of %s: %w", loc, err)
+	}
+	rows, err := r.e.store.Prefixes(ctx, r.imp.ID)
+	if err != nil {
+		return fmt.Errorf("engine: read checkpoint: %w", err)
+	}
+	completed := make(map[string]bool, len(rows))
+	for _, p := range rows {
+		completed[p.Key] = p.Completed
+	}
+	w, err := r.e.store.NewWriter(ctx, r.imp.StoreID)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	defer w.Close()
+
+	c := newCommitter(r, w)
+	msgs := make(chan message, 2*r.e.opts.Concurrency)
+	outer, octx := errgroup.WithContext(ctx)
+	outer.Go(func() error { return c.loop(msgs) })
+	outer.Go(func() error {
+		defer close(msgs)
+		jobs := make(chan job)
+		inner, ictx := errgroup.WithContext(octx)
+		inner.Go(func() error {
+			defer close(jobs)
+			defer r.progress.listing.Store(false)
+			return r.list(ictx, days, completed, jobs, msgs)
+		})
+		for range r.e.opts.Concurrency {
+			inner.Go(func() error { return r.work(ictx, jobs, msgs) })
+		}
+		return inner.Wait()
+	})
+	return outer.Wait()
+}
+
+// retry calls fn until it succeeds, fails for good, or the attempts run out.
+func (r *run) retry(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !errors.Is(err, s3scan.ErrTransient) || attempt >= r.e.opts.Attempts {
+			return err
+		}
+		r.progress.retries.Add(1)
+		if err := r.sleep(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits before attempt+1.
+func (r *run) sleep(ctx context.Context, attempt int) error {
+	t := time.NewTimer(r.e.opts.Backoff << (attempt - 1))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func send(ctx context.Context, ch chan<- message, m message) error {
+	select {
+	case ch <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// list sends the files of every day prefix that are not imported yet to the
+// workers, and tells the committer what each prefix holds.
+func (r *run) list(ctx context.Context, days []s3scan.DayPrefix, completed map[string]bool, jobs chan<- job, msgs chan<- message) error {
+	w := r.window()
+	for _, d := range days {
+		known, err := r.e.store.Files(ctx, sink.FileQuery{ImportID: r.imp.ID, Prefix: d.Key})
+		if err != nil {
+			return fmt.Errorf("engine: read checkpoint: %w", err)
+		}
+		prev := make(map[string]sink.File, len(known))
+		for _, f := range known {
+			prev[f.Key] = f
+		}
+		var todo []job
+		found := completed[d.Key]
+		if found {
+			// Listed in full by an earlier run: only its failures are left.
+			for _, f := range known {
+				if f.Status != sink.FileImported {
+					todo = append(todo, job{file: s3scan.LogFile{Object: s3scan.Object{Key: f.Key, Size: f.Size, ETag: f.ETag}, Delivery: f.Delivery}, day: d.Key, prev: f})
+				}
+			}
+		} else {
+			skip, err := r.skipKeys(ctx, d.Key)
+			if err != nil {
+				return err
+			}
+			err = r.retry(ctx, func() error {
+				todo = todo[:0]
+				skipped, err := s3scan.ListDay(ctx, r.src, d, w, func(f s3scan.LogFile) error {
+					found = true
+					if p, ok := prev[f.Key]; (ok && p.Status == sink.FileImported) || skip[f.Key] {
+						return nil
+					}
+					todo = append(todo, job{file: f, day: d.Key, prev: prev[f.Key]})
+					return nil
+				})
+				if err == nil {
+					r.progress.skip(skipped)
+				}
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("engine: list %s: %w", d.Key, err)
+			}
+		}
+		for _, j := range todo {
+			r.progress.found(j.file.Size)
+		}
+		if err := send(ctx, msgs, message{listed: &listedPrefix{key: d.Key, jobs: len(todo), found: found, completed: completed[d.Key]}}); err != nil {
+			return err
+		}
+		for _, j := range todo {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// skipKeys returns the keys under prefix that an incremental import skips:
+// those any import already imported into the same store.
+func (r *run) skipKeys(ctx context.Context, prefix string) (map[string]bool, error) {
+	if !r.opts.Incremental {
+		return nil, nil
+	}
+	files, err := r.e.store.Files(ctx, sink.FileQuery{StoreID: r.imp.StoreID, Prefix: prefix, Statuses: []sink.FileStatus{sink.FileImported}})
+	if err != nil {
+		return nil, fmt.Errorf("engine: read checkpoint: %w", err)
+	}
+	skip := make(map[string]bool, len(files))
+	for _, f := range files {
+		skip[f.Key] = true
+	}
+	return skip, nil
+}
+
+// work reads files until jobs is closed.
+func (r *run) work(ctx context.Context, jobs <-chan job, msgs chan<- message) error {
+	buf := make([]sink.Event, chunkEvents)
+	for {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return nil
+			}
+			if err := r.readWithRetries(ctx, j, msgs, buf); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// readWithRetries reads one file, retrying transient failures, and reports
+// the outcome to the committer. It returns an error only when ctx ends.
+func (r *run) readWithRetries(ctx context.Context, j job, msgs chan<- message, buf []sink.Event) error {
+	for attempt := 1; ; attempt++ {
+		row, err := r.readFile(ctx, j, msgs, buf)
+		row.Attempts = j.prev.Attempts + attempt
+		if err == nil {
+			return send(ctx, msgs, message{done: &row})
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var fe fileError
+		if !errors.As(err, &fe) {
+			fe = classify(err, false)
+		}
+		final := !fe.Transient || attempt >= r.e.opts.Attempts
+		row.Status = sink.FileRetry
+		if final {
+			row.Status = sink.FileFailed
+		}
+		row.ErrorType, row.ErrorMessage = fe.Type, fe.Message
+		if err := send(ctx, msgs, message{failed: &row}); err != nil {
+			return err
+		}
+		if final {
+			return nil
+		}
+		j.prev.ErrorType, j.prev.ErrorMessage = fe.Type, fe.Message
+		r.progress.retries.Add(1)
+		if err := r.sleep(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+func (fe fileError) Error() string { return fe.Type + ": " + fe.Message }
+
+// readFile streams one file to the committer. The row it returns describes
+// the file; its status and error are for the caller to set.
+func (r *run) readFile(ctx context.Context, j job, msgs chan<- message, buf []sink.Event) (sink.File, error) {
+	row := sink.File{
+		ImportID:     r.imp.ID,
+		Key:          j.file.Key,
+		Prefix:       j.day,
+		ETag:         j.file.ETag,
+		Size:         j.file.Size,
+		Delivery:     j.file.Delivery,
+		Status:       sink.FileImported,
+		ErrorType:    j.prev.ErrorType,
+		ErrorMessage: j.prev.ErrorMessage,
+	}
+	rc, obj, err := r.src.Open(ctx, j.file.Key)
+	if err != nil {
+		return row, classify(err, true)
+	}
+	defer rc.Close()
+	row.ETag, row.Size = obj.ETag, obj.Size
+	src := &sourceReader{r: rc, progress: &r.progress}
+	var in io.Reader = src
+	if strings.HasSuffix(j.file.Key, ".gz") {
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			switch {
+			case err == io.EOF && src.n == 0:
+				err = errEmptyObject
+			case !bytes.HasPrefix(gzipMagic, src.head):
+				err = gzip.ErrHeader
+			}
+			return row, src.blame(err)
+		}
+		defer zr.Close()
+		in = zr
+	}
+	dec := logfile.NewDecoder(in, logfile.Options{MaxRecordSize: r.e.opts.MaxRecordSize})
+	for {
+		n, err := dec.Next(buf)
+		kept := buf[:0]
+		for _, ev := range buf[:n] {
+			if r.inRange(ev.Time) {
+				kept = append(kept, ev)
+			}
+		}
+		r.progress.outOfRange.Add(int64(n - len(kept)))
+		if len(kept) > 0 {
+			events := make([]sink.Event, len(kept))
+			copy(events, kept)
+			row.Events += int64(len(events))
+			if err := send(ctx, msgs, message{chunk: &chunk{key: row.Key, events: events}}); err != nil {
+				return row, err
+			}
+		}
+		if err == io.EOF {
+			return row, nil
+		}
+		if err != nil {
+			return row, src.blame(err)
+		}
+	}
+}
+
+// gzipMagic starts every gzip stream.
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// sourceReader counts the bytes read from an object, keeps its first two
+// and remembers the first error the object itself returned, so that a
+// failure can be told apart from bad content.
+type sourceReader struct {
+	r        io.Reader
+	n        int64
+	head     []byte
+	err      error
+	progress *progress
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if len(s.head) < len(gzipMagic) {
+		s.head = append(s.head, p[:min(n, len(gzipMagic)-len(s.head))]...)
+	}
+	s.n += int64(n)
+	s.progress.bytesRead.Add(int64(n))
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// blame classifies the failure err of reading through s: the object's own
+// error when it returned one, else err of the layers above it.
+func (s *sourceReader) blame(err error) fileError {
+	if s.err != nil {
+		return classify(s.err, true)
+	}
+	return classify(err, false)
+}

@@ -1,0 +1,25 @@
+//go:build unix
+
+package miniotest
+
+import (
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive lock on the file path, waiting for it, and
+// returns the function releasing it. The lock goes with the process.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

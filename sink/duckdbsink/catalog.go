@@ -1,0 +1,310 @@
+package duckdbsink
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// CreateEventDataStore adds an event data store and creates its events
+// table. It fails with sink.ErrExists when s.Name or s.ID is taken; IDs
+// differing only in case are the same, as they name the same table.
+func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStore) error {
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if eds.ID == "" || eds.Name == "" {
+		return errors.New("duckdbsink: create event data store: empty ID or name")
+	}
+	s.write.Lock()
+	defer s.write.Unlock()
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRowContext(ctx, s.sql(`SELECT count(*) FROM ctimport.event_data_stores
+			WHERE lower(id) = lower(?) OR name = ?`), eds.ID, eds.Name).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: event data store %q (ID %s)", sink.ErrExists, eds.Name, eds.ID)
+		}
+		_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO ctimport.event_data_stores VALUES (?, ?, ?, ?)`),
+			eds.ID, eds.Name, eds.ARN, dbTime(eds.Created))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, eventTableDDL(s.eventTable(eds.ID)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("duckdbsink: create event data store: %w", err)
+	}
+	return nil
+}
+
+// EventDataStores returns every event data store, oldest first (by
+// Created, then ID).
+func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT id, name, arn, created
+		FROM ctimport.event_data_stores ORDER BY created NULLS FIRST, id`))
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
+	}
+	defer rows.Close()
+	var out []sink.EventDataStore
+	for rows.Next() {
+		var e sink.EventDataStore
+		var created sql.NullTime
+		if err := rows.Scan(&e.ID, &e.Name, &e.ARN, &created); err != nil {
+			return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
+		}
+		e.Created = goTime(created)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
+	}
+	return out, nil
+}
+
+// storeIDs returns the IDs of the event data stores.
+func (s *Store) storeIDs(ctx context.Context) ([]string, error) {
+	stores, err := s.EventDataStores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(stores))
+	for i, st := range stores {
+		ids[i] = st.ID
+	}
+	return ids, nil
+}
+
+const importColumns = `id, store_id, source_uri, source_region, role_arn, start_event_time,
+	end_event_time, allowance_ns, status, created, updated, newest_delivery, message`
+
+const putImportSQL = `INSERT OR REPLACE INTO ctimport.imports (` + importColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func importArgs(imp *sink.Import) []any {
+	return []any{imp.ID, imp.StoreID, imp.SourceURI, imp.SourceRegion, imp.RoleARN,
+		dbTime(imp.StartEventTime), dbTime(imp.EndEventTime), int64(imp.Allowance), imp.Status,
+		dbTime(imp.Created), dbTime(imp.Updated), dbTime(imp.NewestDelivery), imp.Message}
+}
+
+// PutImport inserts imp, or replaces the import with the same ID. Times
+// are kept to the microsecond.
+func (s *Store) PutImport(ctx context.Context, imp sink.Import) error {
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if imp.ID == "" {
+		return errors.New("duckdbsink: put import: empty ID")
+	}
+	s.write.Lock()
+	defer s.write.Unlock()
+	if _, err := s.db.ExecContext(ctx, s.sql(putImportSQL), importArgs(&imp)...); err != nil {
+		return fmt.Errorf("duckdbsink: put import %s: %w", imp.ID, err)
+	}
+	return nil
+}
+
+// Import returns the import with that ID, or sink.ErrNotFound.
+func (s *Store) Import(ctx context.Context, id string) (sink.Import, error) {
+	imps, err := s.imports(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return sink.Import{}, fmt.Errorf("duckdbsink: get import %s: %w", id, err)
+	}
+	if len(imps) == 0 {
+		return sink.Import{}, fmt.Errorf("duckdbsink: import %s: %w", id, sink.ErrNotFound)
+	}
+	return imps[0], nil
+}
+
+// Imports returns every import, newest first (by Created, then ID, both
+// descending).
+func (s *Store) Imports(ctx context.Context) ([]sink.Import, error) {
+	imps, err := s.imports(ctx, `ORDER BY created DESC NULLS LAST, id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: list imports: %w", err)
+	}
+	return imps, nil
+}
+
+func (s *Store) imports(ctx context.Context, tail string, args ...any) ([]sink.Import, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT `+importColumns+` FROM ctimport.imports `+tail), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sink.Import
+	for rows.Next() {
+		var imp sink.Import
+		var start, end, created, updated, newest sql.NullTime
+		var allowance int64
+		err := rows.Scan(&imp.ID, &imp.StoreID, &imp.SourceURI, &imp.SourceRegion, &imp.RoleARN,
+			&start, &end, &allowance, &imp.Status, &created, &updated, &newest, &imp.Message)
+		if err != nil {
+			return nil, err
+		}
+		imp.StartEventTime, imp.EndEventTime = goTime(start), goTime(end)
+		imp.Created, imp.Updated, imp.NewestDelivery = goTime(created), goTime(updated), goTime(newest)
+		imp.Allowance = time.Duration(allowance)
+		out = append(out, imp)
+	}
+	return out, rows.Err()
+}
+
+// importExists returns sink.ErrNotFound when there is no import id.
+func (s *Store) importExists(ctx context.Context, id string) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.sql(`SELECT count(*) FROM ctimport.imports WHERE id = ?`), id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("import %s: %w", id, sink.ErrNotFound)
+	}
+	return nil
+}
+
+// Stats derives an import's statistics from its checkpoint rows. It
+// returns sink.ErrNotFound when there is no such import.
+func (s *Store) Stats(ctx context.Context, importID string) (sink.Stats, error) {
+	if err := s.importExists(ctx, importID); err != nil {
+		return sink.Stats{}, fmt.Errorf("duckdbsink: stats: %w", err)
+	}
+	var st sink.Stats
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT
+		(SELECT count(*) FROM ctimport.prefixes WHERE import_id = $1),
+		(SELECT count(*) FROM ctimport.prefixes WHERE import_id = $1 AND completed),
+		count(*) FILTER (WHERE status = $2),
+		coalesce(sum(events) FILTER (WHERE status = $2), 0),
+		count(*) FILTER (WHERE status IN ($3, $4))
+		FROM ctimport.files WHERE import_id = $1`),
+		importID, string(sink.FileImported), string(sink.FileRetry), string(sink.FileFailed)).
+		Scan(&st.PrefixesFound, &st.PrefixesCompleted, &st.FilesCompleted, &st.EventsCompleted, &st.FailedEntries)
+	if err != nil {
+		return sink.Stats{}, fmt.Errorf("duckdbsink: stats of import %s: %w", importID, err)
+	}
+	return st, nil
+}
+
+// Prefixes returns an import's prefix rows, ordered by key. It returns
+// sink.ErrNotFound when there is no such import.
+func (s *Store) Prefixes(ctx context.Context, importID string) ([]sink.Prefix, error) {
+	if err := s.importExists(ctx, importID); err != nil {
+		return nil, fmt.Errorf("duckdbsink: prefixes: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT import_id, key, completed, updated
+		FROM ctimport.prefixes WHERE import_id = ? ORDER BY key`), importID)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: prefixes of import %s: %w", importID, err)
+	}
+	defer rows.Close()
+	var out []sink.Prefix
+	for rows.Next() {
+		var p sink.Prefix
+		var updated sql.NullTime
+		if err := rows.Scan(&p.ImportID, &p.Key, &p.Completed, &updated); err != nil {
+			return nil, fmt.Errorf("duckdbsink: prefixes of import %s: %w", importID, err)
+		}
+		p.Updated = goTime(updated)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdbsink: prefixes of import %s: %w", importID, err)
+	}
+	return out, nil
+}
+
+const fileColumns = `import_id, key, prefix, etag, size, delivery, status, events,
+	error_type, error_message, attempts, updated`
+
+// Files returns the checkpoint rows q selects, ordered by key (then import
+// ID). A query that names no import and no event data store selects the
+// rows of every import.
+func (s *Store) Files(ctx context.Context, q sink.FileQuery) ([]sink.File, error) {
+	var where []string
+	var args []any
+	if q.ImportID != "" {
+		where = append(where, `import_id = ?`)
+		args = append(args, q.ImportID)
+	}
+	if q.StoreID != "" {
+		where = append(where, `import_id IN (SELECT id FROM ctimport.imports WHERE store_id = ?)`)
+		args = append(args, q.StoreID)
+	}
+	if q.Prefix != "" {
+		where = append(where, `starts_with(key, ?)`)
+		args = append(args, q.Prefix)
+	}
+	if len(q.Statuses) > 0 {
+		statuses := make([]string, len(q.Statuses))
+		for i, st := range q.Statuses {
+			statuses[i] = string(st)
+		}
+		where = append(where, `list_contains(?::VARCHAR[], status)`)
+		args = append(args, statuses)
+	}
+	if q.Failed {
+		where = append(where, `(error_type <> '' OR error_message <> '')`)
+	}
+	if q.After != "" {
+		where = append(where, `key > ?`)
+		args = append(args, q.After)
+	}
+	query := `SELECT ` + fileColumns + ` FROM ctimport.files`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY key, import_id`
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.sql(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: files: %w", err)
+	}
+	defer rows.Close()
+	var out []sink.File
+	for rows.Next() {
+		var f sink.File
+		var delivery, updated sql.NullTime
+		var status string
+		err := rows.Scan(&f.ImportID, &f.Key, &f.Prefix, &f.ETag, &f.Size, &delivery, &status, &f.Events,
+			&f.ErrorType, &f.ErrorMessage, &f.Attempts, &updated)
+		if err != nil {
+			return nil, fmt.Errorf("duckdbsink: files: %w", err)
+		}
+		f.Status = sink.FileStatus(status)
+		f.Delivery, f.Updated = goTime(delivery), goTime(updated)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdbsink: files: %w", err)
+	}
+	return out, nil
+}
+
+// dbTime returns t as a query argument: NULL for the zero time.
+func dbTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// goTime returns a time read from the database: the zero time for NULL,
+// else the time in UTC.
+func goTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}

@@ -1,0 +1,146 @@
+package duckdbsink
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// corpusDir holds real CloudTrail log files.
+const corpusDir = "../../testdata/corpus"
+
+// logFile is the events of one log file of the corpus.
+type logFile struct {
+	key    string
+	events []sink.Event
+}
+
+// loadCorpus reads every log file of the corpus, in key order.
+func loadCorpus(tb testing.TB) []logFile {
+	tb.Helper()
+	var files []logFile
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
+			return err
+		}
+		events, err := readLogFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		key, _ := filepath.Rel(corpusDir, path)
+		files = append(files, logFile{key: filepath.ToSlash(key), events: events})
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("load corpus: %v", err)
+	}
+	if len(files) == 0 {
+		tb.Fatalf("no log files in %s", corpusDir)
+	}
+	return files
+}
+
+// readLogFile decodes a gzip CloudTrail log file into events.
+func readLogFile(path string) ([]sink.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct{ Records []map[string]json.RawMessage }
+	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
+		return nil, err
+	}
+	events := make([]sink.Event, len(doc.Records))
+	for i, r := range doc.Records {
+		if events[i], err = recordEvent(r); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+var columnsByName = func() map[string]sink.Column {
+	m := map[string]sink.Column{}
+	for c := range sink.ExtraFields {
+		m[c.Name()] = c
+	}
+	return m
+}()
+
+// recordEvent splits a record into an event's columns.
+func recordEvent(r map[string]json.RawMessage) (sink.Event, error) {
+	var e sink.Event
+	extra := map[string]json.RawMessage{}
+	for c := range sink.ExtraFields {
+		if _, ok := r[c.Name()]; !ok {
+			e.Null = e.Null.With(c)
+		}
+	}
+	for name, raw := range r {
+		c, ok := columnsByName[name]
+		if !ok {
+			extra[name] = raw
+			continue
+		}
+		if string(raw) == "null" {
+			e.Null = e.Null.With(c)
+			continue
+		}
+		switch c.Kind() {
+		case sink.Text:
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				s = string(raw)
+			}
+			e.Values[c] = s
+		case sink.Timestamp:
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return e, err
+			}
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return e, err
+			}
+			e.Time = t
+		case sink.Bool:
+			var b bool
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return e, err
+			}
+			if b {
+				e.True = e.True.With(c)
+			}
+		case sink.JSON:
+			var b bytes.Buffer
+			if err := json.Compact(&b, raw); err != nil {
+				return e, err
+			}
+			e.Values[c] = b.String()
+		}
+	}
+	if len(extra) == 0 {
+		e.Null = e.Null.With(sink.ExtraFields)
+		return e, nil
+	}
+	b, err := json.Marshal(extra)
+	if err != nil {
+		return e, err
+	}
+	e.Values[sink.ExtraFields] = string(b)
+	return e, nil
+}

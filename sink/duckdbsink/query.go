@@ -1,0 +1,309 @@
+package duckdbsink
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// Query runs one read-only SQL statement: a query (SELECT, FROM, WITH,
+// VALUES, DESCRIBE, SHOW, SUMMARIZE and the PRAGMAs DuckDB answers with a
+// query), EXPLAIN or CALL. An event data store's ID names its events table,
+// bare as CloudTrail Lake writes it or double-quoted. The statement runs in
+// a transaction that closing the Rows rolls back, so it cannot change the
+// database.
+//
+// Values are converted as sink.Rows says; besides, JSON values are their
+// text, UUIDs, INTERVALs and BLOBs (as DuckDB prints them) are strings,
+// integers that do not fit an int64 and DECIMALs of more than 15 digits are
+// decimal strings, and MAP values are map[string]any with keys printed by
+// fmt.
+func (s *Store) Query(ctx context.Context, statement string) (sink.Rows, error) {
+	ids, err := s.storeIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	body, multiple := splitStatement(rewriteStoreIDs(statement, ids))
+	switch {
+	case body == "":
+		return nil, errors.New("duckdbsink: query: empty statement")
+	case multiple:
+		return nil, errors.New("duckdbsink: query: more than one statement")
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	rows, err := runQuery(ctx, conn, body)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	return rows, nil
+}
+
+func runQuery(ctx context.Context, conn *sql.Conn, body string) (*rows, error) {
+	kind, err := prepare(conn, body)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case duckdb.STATEMENT_TYPE_SELECT, duckdb.STATEMENT_TYPE_EXPLAIN, duckdb.STATEMENT_TYPE_CALL:
+	default:
+		return nil, errors.New("only queries, EXPLAIN and CALL can be run")
+	}
+	query := body
+	if kind == duckdb.STATEMENT_TYPE_SELECT {
+		if q := textColumns(ctx, conn, body); q != body {
+			if _, err := prepare(conn, q); err == nil {
+				query = q
+			}
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return nil, err
+	}
+	r, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return nil, err
+	}
+	cols, err := r.Columns()
+	if err != nil {
+		_ = r.Close()
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return nil, err
+	}
+	return &rows{conn: conn, rows: r, cols: cols}, nil
+}
+
+// prepare prepares statement, which must be one statement, and returns its
+// type.
+func prepare(conn *sql.Conn, statement string) (kind duckdb.StmtType, err error) {
+	err = conn.Raw(func(dc any) error {
+		st, err := dc.(driver.Conn).Prepare(statement)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		kind, err = st.(*duckdb.Stmt).StatementType()
+		return err
+	})
+	return kind, err
+}
+
+// textColumns returns query wrapped so that its JSON and UUID values, also
+// those nested in lists, structs and maps, are cast to VARCHAR: the driver
+// would return JSON values decoded and UUIDs as bytes. It returns query
+// itself when it has no such column, or cannot be described.
+func textColumns(ctx context.Context, conn *sql.Conn, query string) string {
+	r, err := conn.QueryContext(ctx, "DESCRIBE "+query)
+	if err != nil {
+		return query
+	}
+	defer r.Close()
+	var names, types []string
+	for r.Next() {
+		var name, typ string
+		var null, key, deflt, extra sql.NullString
+		if err := r.Scan(&name, &typ, &null, &key, &deflt, &extra); err != nil {
+			return query
+		}
+		names, types = append(names, name), append(types, typ)
+	}
+	if r.Err() != nil {
+		return query
+	}
+	var sel, aliases []string
+	cast := false
+	for i := range names {
+		alias := quoteIdent("c" + strconv.Itoa(i+1))
+		aliases = append(aliases, alias)
+		if t := textType(types[i]); t != types[i] {
+			sel = append(sel, "CAST("+alias+" AS "+t+") AS "+quoteIdent(names[i]))
+			cast = true
+		} else {
+			sel = append(sel, alias+" AS "+quoteIdent(names[i]))
+		}
+	}
+	if !cast {
+		return query
+	}
+	return "SELECT " + strings.Join(sel, ", ") + " FROM (\n" + query + "\n) AS q(" + strings.Join(aliases, ", ") + ")"
+}
+
+// rows is the sink.Rows of Query.
+type rows struct {
+	conn *sql.Conn
+	rows *sql.Rows
+	cols []string
+	vals []any
+	ptrs []any
+}
+
+func (r *rows) Columns() []string { return r.cols }
+
+func (r *rows) Next() bool { return r.rows.Next() }
+
+func (r *rows) Err() error {
+	if err := r.rows.Err(); err != nil {
+		return fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	return nil
+}
+
+func (r *rows) Values() ([]any, error) {
+	if r.vals == nil {
+		r.vals = make([]any, len(r.cols))
+		r.ptrs = make([]any, len(r.cols))
+		for i := range r.vals {
+			r.ptrs[i] = &r.vals[i]
+		}
+	}
+	if err := r.rows.Scan(r.ptrs...); err != nil {
+		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	out := make([]any, len(r.vals))
+	for i, v := range r.vals {
+		out[i] = goValue(v)
+	}
+	return out, nil
+}
+
+func (r *rows) Close() error {
+	if r.conn == nil {
+		return nil
+	}
+	err := r.rows.Close()
+	_, _ = r.conn.ExecContext(context.Background(), `ROLLBACK`)
+	if cerr := r.conn.Close(); err == nil {
+		err = cerr
+	}
+	r.conn = nil
+	if err != nil {
+		return fmt.Errorf("duckdbsink: query: %w", err)
+	}
+	return nil
+}
+
+// goValue converts a value of the driver to one of the types sink.Rows
+// promises.
+func goValue(v any) any {
+	switch v := v.(type) {
+	case nil, bool, int64, float64, string, time.Time:
+		return v
+	case int8:
+		return int64(v)
+	case int16:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case uint8:
+		return int64(v)
+	case uint16:
+		return int64(v)
+	case uint32:
+		return int64(v)
+	case uint64:
+		if v > math.MaxInt64 {
+			return strconv.FormatUint(v, 10)
+		}
+		return int64(v)
+	case float32:
+		return float64(v)
+	case *big.Int:
+		if v.IsInt64() {
+			return v.Int64()
+		}
+		return v.String()
+	case duckdb.Decimal:
+		if v.Width <= 15 {
+			return v.Float64()
+		}
+		return v.String()
+	case duckdb.Interval:
+		return formatInterval(v)
+	case []byte:
+		return formatBlob(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = goValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = goValue(e)
+		}
+		return out
+	case duckdb.OrderedMap:
+		out := make(map[string]any, v.Len())
+		vals := v.Values()
+		for i, k := range v.Keys() {
+			out[fmt.Sprint(goValue(k))] = goValue(vals[i])
+		}
+		return out
+	case duckdb.Union:
+		return goValue(v.Value)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// formatInterval formats an interval as DuckDB does, e.g. "1 year 2 months
+// 3 days 04:05:06.5".
+func formatInterval(iv duckdb.Interval) string {
+	var parts []string
+	unit := func(n int64, name string) {
+		if n == 0 {
+			return
+		}
+		if n == 1 || n == -1 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, name))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d %ss", n, name))
+		}
+	}
+	unit(int64(iv.Months/12), "year")
+	unit(int64(iv.Months%12), "month")
+	unit(int64(iv.Days), "day")
+	if iv.Micros != 0 || len(parts) == 0 {
+		us := iv.Micros
+		sign := ""
+		if us < 0 {
+			sign, us = "-", -us
+		}
+		s := fmt.Sprintf("%s%02d:%02d:%02d", sign, us/3600e6, us/60e6%60, us/1e6%60)
+		if frac := us % 1e6; frac != 0 {
+			s += strings.TrimRight(fmt.Sprintf(".%06d", frac), "0")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
+
+// formatBlob formats a BLOB as DuckDB does: printable ASCII as is, other
+// bytes as \xHH.
+func formatBlob(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			s.WriteByte(c)
+		} else {
+			fmt.Fprintf(&s, `\x%02X`, c)
+		}
+	}
+	return s.String()
+}

@@ -1,0 +1,353 @@
+package duckdbsink
+
+import (
+	"encoding/json"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// queryAll runs statement and returns its columns and rows.
+func queryAll(t *testing.T, s sink.Store, statement string) ([]string, [][]any) {
+	t.Helper()
+	rows, err := s.Query(t.Context(), statement)
+	if err != nil {
+		t.Fatalf("Query(%s): %v", statement, err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatalf("Query(%s): %v", statement, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("Query(%s): %v", statement, err)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatalf("Query(%s): Close: %v", statement, err)
+	}
+	return rows.Columns(), out
+}
+
+// corpusStore returns a store holding the events of the corpus files, and
+// those files.
+func corpusStore(t *testing.T) (*Store, []logFile) {
+	t.Helper()
+	s, _ := openTemp(t)
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateEventDataStore(t.Context(), eds); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(t.Context(), eds.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	files := loadCorpus(t)
+	loadFiles(t, w, &sink.Import{ID: "import", StoreID: eds.ID, Status: "COMPLETED"}, files, 1000)
+	return s, files
+}
+
+// TestQueryEvents reads stored corpus events back with SQL and compares
+// every column with the events appended.
+func TestQueryEvents(t *testing.T) {
+	s, files := corpusStore(t)
+	want := map[string]sink.Event{}
+	keys := map[string]string{}
+	for _, f := range files {
+		for _, e := range f.events {
+			if _, ok := want[e.ID()]; !ok {
+				want[e.ID()], keys[e.ID()] = e, f.key
+			}
+		}
+	}
+	cols, rows := queryAll(t, s, "SELECT * FROM "+eds.ID+" ORDER BY eventTime, eventID")
+	var wantCols []string
+	for c := range sink.NumColumns {
+		wantCols = append(wantCols, c.Name())
+	}
+	if wantCols = append(wantCols, sink.SourceKeyColumn); !slices.Equal(cols, wantCols) {
+		t.Fatalf("columns %v, want %v", cols, wantCols)
+	}
+	if len(rows) != len(want) {
+		t.Errorf("%d events stored, want %d (the distinct events of the corpus)", len(rows), len(want))
+	}
+	var last time.Time
+	for _, row := range rows {
+		id, _ := row[sink.EventID].(string)
+		e, ok := want[id]
+		if !ok {
+			t.Fatalf("stored event %q is not in the corpus", id)
+		}
+		if row[sink.NumColumns] != keys[id] {
+			t.Errorf("event %s: %s = %v, want %s", id, sink.SourceKeyColumn, row[sink.NumColumns], keys[id])
+		}
+		for c := range sink.NumColumns {
+			var w any
+			switch {
+			case e.Null.Has(c):
+			case c.Kind() == sink.Timestamp:
+				w = e.Time
+			case c.Kind() == sink.Bool:
+				w = e.True.Has(c)
+			default:
+				w = e.Values[c]
+			}
+			got := row[c]
+			if tm, ok := got.(time.Time); ok && w != nil {
+				if !tm.Equal(w.(time.Time)) {
+					t.Errorf("event %s: %s = %v, want %v", id, c.Name(), got, w)
+				}
+				continue
+			}
+			if got != w {
+				t.Errorf("event %s: %s = %#v, want %#v", id, c.Name(), got, w)
+			}
+		}
+		tm := row[sink.EventTime].(time.Time)
+		if tm.Before(last) {
+			t.Errorf("rows out of order")
+		}
+		last = tm
+	}
+}
+
+// TestQueryJSON runs JSON queries over the stored corpus and checks them
+// against the corpus records.
+func TestQueryJSON(t *testing.T) {
+	s, files := corpusStore(t)
+	wantARN := map[string]any{}
+	for _, f := range files {
+		for _, e := range f.events {
+			var ui struct{ ARN *string }
+			if e.Null.Has(sink.UserIdentity) || json.Unmarshal([]byte(e.Values[sink.UserIdentity]), &ui) != nil || ui.ARN == nil {
+				wantARN[e.ID()] = nil
+				continue
+			}
+			wantARN[e.ID()] = *ui.ARN
+		}
+	}
+	_, rows := queryAll(t, s, `SELECT eventID, userIdentity->>'$.arn', json_extract_string(userIdentity, '$.arn'),
+		userIdentity->'$.arn', json_type(requestParameters) FROM "`+eds.ID+`"`)
+	for _, r := range rows {
+		id := r[0].(string)
+		if r[1] != wantARN[id] || r[2] != wantARN[id] {
+			t.Errorf("event %s: arn = %v, %v; want %v", id, r[1], r[2], wantARN[id])
+		}
+		if arn, ok := wantARN[id].(string); ok {
+			if quoted, _ := json.Marshal(arn); r[3] != string(quoted) {
+				t.Errorf("event %s: userIdentity->'$.arn' = %#v, want the JSON text %s", id, r[3], quoted)
+			}
+		}
+		if r[4] != nil && r[4] != "OBJECT" {
+			t.Errorf("event %s: json_type(requestParameters) = %v", id, r[4])
+		}
+	}
+
+	_, rows = queryAll(t, s, `SELECT userIdentity->>'$.type' AS type, count(*) AS n FROM `+eds.ID+`
+		WHERE userIdentity IS NOT NULL GROUP BY ALL ORDER BY n DESC, type LIMIT 1`)
+	if len(rows) != 1 || rows[0][0] != "AssumedRole" && rows[0][0] != "IAMUser" {
+		t.Errorf("most frequent userIdentity.type = %v", rows)
+	}
+
+	// JSON columns come back as their text, also from a query that orders
+	// them or names two columns alike.
+	_, rows = queryAll(t, s, `SELECT a.userIdentity, b.userIdentity, a.eventTime FROM `+eds.ID+` a
+		JOIN `+eds.ID+` b USING (eventID) WHERE a.userIdentity IS NOT NULL ORDER BY a.eventTime DESC, a.eventID`)
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for i, r := range rows {
+		text, ok := r[0].(string)
+		if !ok || !json.Valid([]byte(text)) || r[1] != text {
+			t.Fatalf("userIdentity = %#v, %#v; want the same JSON text", r[0], r[1])
+		}
+		if i > 0 && r[2].(time.Time).After(rows[i-1][2].(time.Time)) {
+			t.Fatalf("rows are not ordered by eventTime descending")
+		}
+	}
+}
+
+func TestQueryValues(t *testing.T) {
+	s, _ := openTemp(t)
+	defer s.Close()
+	cols, rows := queryAll(t, s, `SELECT NULL AS n, true AS b, 7::TINYINT AS i8, 300::SMALLINT AS i16, 70000::INTEGER AS i32,
+		-5::BIGINT AS i64, 200::UTINYINT AS u8, 4000000000::UINTEGER AS u32, 18446744073709551615::UBIGINT AS u64,
+		42::HUGEINT AS h, 170141183460469231731687303715884105727::HUGEINT AS hbig,
+		1.25::DECIMAL(4,2) AS d, 12345678901234567.89::DECIMAL(20,2) AS dbig, 2.5::FLOAT AS f, 0.1::DOUBLE AS g,
+		'x' AS s, '6b54e0ad-c23c-4850-b896-7533a3558526'::UUID AS u,
+		INTERVAL '1 year 2 months 3 days 04:05:06.5' AS iv, INTERVAL '0 seconds' AS iv0, INTERVAL '-90 minutes' AS ivneg,
+		'a\x5Cb\x00\xFF'::BLOB AS bl, TIMESTAMPTZ '2023-07-10 12:00:00+00' AS ts, DATE '2023-07-10' AS dt,
+		[1, 2, NULL] AS l, {'a': 1, 'b': ['x']} AS st, MAP {'k': 1::HUGEINT} AS m, '{"a": [1, 2.50]}'::JSON AS j,
+		['6b54e0ad-c23c-4850-b896-7533a3558526'::UUID] AS lu, 'b'::ENUM('a', 'b') AS e,
+		{'id': '6b54e0ad-c23c-4850-b896-7533a3558526'::UUID, 'json': '{"b":true}'::JSON} AS sj, ['{"a":1}'::JSON, NULL] AS lj`)
+	want := []any{nil, true, int64(7), int64(300), int64(70000),
+		int64(-5), int64(200), int64(4000000000), "18446744073709551615",
+		int64(42), "170141183460469231731687303715884105727",
+		1.25, "12345678901234567.89", 2.5, 0.1,
+		"x", "6b54e0ad-c23c-4850-b896-7533a3558526",
+		"1 year 2 months 3 days 04:05:06.5", "00:00:00", "-01:30:00",
+		`a\x5Cb\x00\xFF`, time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC), time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC),
+		[]any{int64(1), int64(2), nil}, map[string]any{"a": int64(1), "b": []any{"x"}}, map[string]any{"k": int64(1)}, `{"a": [1, 2.50]}`,
+		[]any{"6b54e0ad-c23c-4850-b896-7533a3558526"}, "b",
+		map[string]any{"id": "6b54e0ad-c23c-4850-b896-7533a3558526", "json": `{"b":true}`}, []any{`{"a":1}`, nil}}
+	if len(rows) != 1 || len(rows[0]) != len(want) {
+		t.Fatalf("got %d rows, %v", len(rows), rows)
+	}
+	for i, w := range want {
+		got := rows[0][i]
+		if tm, ok := got.(time.Time); ok {
+			if !tm.Equal(w.(time.Time)) {
+				t.Errorf("%s = %v, want %v", cols[i], got, w)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s = %#v (%T), want %#v", cols[i], got, got, w)
+		}
+	}
+}
+
+func TestQueryStatements(t *testing.T) {
+	s, _ := corpusStore(t)
+	ctx := t.Context()
+	n := mustCount(t, s, "SELECT count(*) FROM "+eds.ID)
+	for _, stmt := range []string{
+		"DELETE FROM " + eds.ID,
+		"INSERT INTO " + eds.ID + " (eventID) VALUES ('x')",
+		"CREATE TABLE t AS SELECT 1",
+		"COPY " + eds.ID + " TO 'out.csv'",
+		"SELECT 1; DELETE FROM " + eds.ID,
+		"DELETE FROM " + eds.ID + "; SELECT 1",
+		"SELECT * FROM nowhere",
+		"SELEC 1",
+		" -- nothing\n;",
+	} {
+		if rows, err := s.Query(ctx, stmt); err == nil {
+			rows.Close()
+			t.Errorf("Query(%q) succeeded", stmt)
+		}
+	}
+	// EXPLAIN ANALYZE runs its statement, in a transaction that is rolled back.
+	queryAll(t, s, "EXPLAIN ANALYZE DELETE FROM "+eds.ID)
+	if got := mustCount(t, s, "SELECT count(*) FROM "+eds.ID); got != n {
+		t.Errorf("after the queries, %d events, want %d", got, n)
+	}
+
+	for _, stmt := range []string{
+		"DESCRIBE " + eds.ID,
+		"SHOW TABLES",
+		"SUMMARIZE SELECT eventName FROM " + eds.ID,
+		"PRAGMA table_info('" + eds.ID + "')",
+		"CALL pragma_table_info('" + eds.ID + "')",
+		"EXPLAIN SELECT * FROM " + eds.ID,
+		"WITH x AS (SELECT * FROM " + eds.ID + ") SELECT count(*) FROM x;",
+		"FROM " + eds.ID + " SELECT eventName LIMIT 1 -- trailing comment",
+	} {
+		if _, rows := queryAll(t, s, stmt); len(rows) == 0 {
+			t.Errorf("Query(%q) returned no rows", stmt)
+		}
+	}
+	_, rows := queryAll(t, s, "DESCRIBE "+eds.ID)
+	var types []string
+	for _, r := range rows {
+		types = append(types, r[0].(string)+" "+r[1].(string))
+	}
+	if got := strings.Join(types, ", "); !strings.Contains(got, "eventTime TIMESTAMP WITH TIME ZONE, ") ||
+		!strings.Contains(got, "readOnly BOOLEAN, ") || !strings.Contains(got, "userIdentity JSON, ") ||
+		!strings.HasSuffix(got, "extraFields JSON, sourceObjectKey VARCHAR") {
+		t.Errorf("event table columns: %s", got)
+	}
+}
+
+// TestCommitAtomic checks that a commit that fails in the database stores
+// nothing: here the last file of the commit holds invalid JSON.
+func TestCommitAtomic(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	defer s.Close()
+	if err := s.CreateEventDataStore(ctx, eds); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(ctx, eds.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	bad := eventsN("bad", 3)
+	bad[2].Values[sink.RequestParameters] = `{"unterminated": `
+	imp := sink.Import{ID: "import", StoreID: eds.ID, Status: "IN_PROGRESS"}
+	if err := s.PutImport(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	for key, events := range map[string][]sink.Event{"good": eventsN("good", 5), "bad": bad, "other": eventsN("other", 2)} {
+		if err := w.Append(ctx, key, events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := imp
+	done.Status = "COMPLETED"
+	c := sink.Commit{
+		Files: []sink.File{
+			{ImportID: imp.ID, Key: "good", Status: sink.FileImported},
+			{ImportID: imp.ID, Key: "bad", Status: sink.FileImported},
+		},
+		Prefixes: []sink.Prefix{{ImportID: imp.ID, Key: "p/", Completed: true}},
+		Import:   &done,
+	}
+	if _, err := w.Commit(ctx, c); err == nil {
+		t.Fatal("commit of invalid JSON succeeded")
+	}
+	if n := mustCount(t, s, "SELECT count(*) FROM "+eds.ID); n != 0 {
+		t.Errorf("failed commit stored %d events", n)
+	}
+	if files, err := s.Files(ctx, sink.FileQuery{}); err != nil || len(files) != 0 {
+		t.Errorf("failed commit stored files %v (%v)", files, err)
+	}
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st != (sink.Stats{}) {
+		t.Errorf("failed commit changed the stats: %+v (%v)", st, err)
+	}
+	if got, err := s.Import(ctx, imp.ID); err != nil || got.Status != imp.Status {
+		t.Errorf("failed commit changed the import: %+v (%v)", got, err)
+	}
+
+	c.Files = append(c.Files, sink.File{ImportID: imp.ID, Key: "other", Status: sink.FileImported})
+	res, err := w.Commit(ctx, c)
+	if err != nil || res != (sink.CommitResult{Stored: 2}) {
+		t.Errorf("commit after a failed one = %+v, %v; want only the 2 events still staged", res, err)
+	}
+	if got, err := s.Import(ctx, imp.ID); err != nil || got.Status != done.Status {
+		t.Errorf("import after commit: %+v (%v)", got, err)
+	}
+}
+
+func TestGoValue(t *testing.T) {
+	tests := []struct {
+		in   any
+		want any
+	}{
+		{big.NewInt(-3), int64(-3)},
+		{duckdb.Decimal{Width: 18, Scale: 3, Value: big.NewInt(-1500)}, "-1.5"},
+		{duckdb.Interval{Months: 14}, "1 year 2 months"},
+		{duckdb.Interval{Days: 1, Micros: 1}, "1 day 00:00:00.000001"},
+		{duckdb.Interval{Months: -1, Days: -2}, "-1 month -2 days"},
+		{uint64(7), int64(7)},
+		{float32(0.5), 0.5},
+		{duckdb.Union{Tag: "n", Value: int32(5)}, int64(5)},
+	}
+	for _, tt := range tests {
+		if got := goValue(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("goValue(%#v) = %#v, want %#v", tt.in, got, tt.want)
+		}
+	}
+}

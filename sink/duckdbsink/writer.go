@@ -1,0 +1,873 @@
+package duckdbsink
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// writer is the sink.Writer of a Store. It stages appended events per
+// object key: in memory up to the Store's stage limit, beyond it in a TEMP
+// table of its own connection (see the package documentation). At Commit
+// it loads them, on that connection, in the commit's transaction.
+type writer struct {
+	s       *Store
+	storeID string
+	limit   int64
+	// db is a pool holding conn, a connection of the Store's database that
+	// only w uses: its TEMP table lives as long as the connection, which
+	// closing db ends.
+	db   *sql.DB
+	conn *sql.Conn
+
+	mu     sync.Mutex // guards the fields below against Store.Close
+	staged map[string]*stage
+	mem    int64 // estimated memory of the staged batches
+	seq    int64 // the number of the last event staged
+	lastID int64 // the last stage ID given to a key
+	table  bool  // the staging table exists
+	closed bool
+}
+
+// stage is what a writer has staged for one object key.
+type stage struct {
+	batches []batch // in memory, in order of Append
+	mem     int64   // estimated memory of batches
+	// id is the stage column of the key's rows in the staging table, or 0
+	// when it has none there. A key staged anew gets a new ID, so rows a
+	// failed delete left behind are never read.
+	id     int64
+	rows   int64     // rows in the staging table
+	size   int64     // estimated memory of their events
+	lo, hi time.Time // eventTime range of those rows
+}
+
+// batch is the events of one Append. Events are numbered in order of
+// Append across keys; the first of a batch has number seq.
+type batch struct {
+	seq    int64
+	events []sink.Event
+}
+
+// eventSize is the memory of an Event besides the bytes of its strings.
+const eventSize = int64(unsafe.Sizeof(sink.Event{}))
+
+// eventsSize estimates the memory of staged copies of events.
+func eventsSize(events []sink.Event) int64 {
+	n := eventSize * int64(len(events))
+	for i := range events {
+		for _, v := range &events[i].Values {
+			n += int64(len(v))
+		}
+	}
+	return n
+}
+
+var errWriterClosed = errors.New("duckdbsink: writer is closed")
+
+// ownConnector opens connections of a Store's database for a pool of
+// their own, which closes them when it closes and leaves the database
+// open: it lacks the Close method of the Store's connector.
+type ownConnector struct{ driver.Connector }
+
+// NewWriter returns a Writer loading events into event data store storeID:
+// sink.ErrNotFound when there is no such store, an error when the store
+// already has an open Writer.
+func (s *Store) NewWriter(ctx context.Context, storeID string) (sink.Writer, error) {
+	if err := s.checkWritable(); err != nil {
+		return nil, err
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT count(*) FROM ctimport.event_data_stores WHERE id = ?`), storeID).Scan(&n)
+	if err != nil {
+		return nil, fmt.Errorf("duckdbsink: new writer: %w", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("duckdbsink: new writer: event data store %s: %w", storeID, sink.ErrNotFound)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("duckdbsink: new writer: store is closed")
+	}
+	if _, ok := s.writers[storeID]; ok {
+		return nil, fmt.Errorf("duckdbsink: new writer: event data store %s already has an open writer", storeID)
+	}
+	db := sql.OpenDB(ownConnector{s.connector})
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("duckdbsink: new writer: %w", err)
+	}
+	w := &writer{s: s, storeID: storeID, limit: s.stageLimit, db: db, conn: conn, staged: map[string]*stage{}}
+	s.writers[storeID] = w
+	return w, nil
+}
+
+// Append stages events read from the object key. When the staged events
+// would take more memory than the limit, it first moves those of the
+// largest keys into the staging table; when that is the key of events, it
+// moves events there too, without copying them in memory.
+func (w *writer) Append(ctx context.Context, key string, events []sink.Event) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("duckdbsink: append %s: %w", key, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errWriterClosed
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	st := w.staged[key]
+	if st == nil {
+		st = &stage{}
+	}
+	b := batch{seq: w.seq + 1, events: events}
+	size := eventsSize(events)
+	for w.mem+size > w.limit {
+		largest := w.largest(st, size)
+		if largest != st {
+			if err := w.spill(ctx, largest, batch{}, 0); err != nil {
+				return fmt.Errorf("duckdbsink: append %s: %w", key, err)
+			}
+			continue
+		}
+		if err := w.spill(ctx, st, b, size); err != nil {
+			return fmt.Errorf("duckdbsink: append %s: %w", key, err)
+		}
+		w.staged[key] = st
+		w.seq += int64(len(events))
+		return nil
+	}
+	b.events = slices.Clone(events)
+	st.batches = append(st.batches, b)
+	st.mem += size
+	w.mem += size
+	w.staged[key] = st
+	w.seq += int64(len(events))
+	return nil
+}
+
+// largest returns the stage holding the most memory, counting size more
+// for st.
+func (w *writer) largest(st *stage, size int64) *stage {
+	top, most := st, st.mem+size
+	for _, o := range w.staged {
+		if o.mem > most {
+			top, most = o, o.mem
+		}
+	}
+	return top
+}
+
+// stagingTable is the TEMP table in which a writer stages events beyond
+// its limit. Its rows have the event columns, with JSON ones as VARCHAR
+// and eventTime never NULL, then the stage ID of the event's key, the
+// event's number, the nanoseconds of its eventTime below the microsecond
+// (DuckDB keeps microseconds), and whether its eventTime is NULL: sorted
+// by eventTime, nanos and seq, the rows are in the order in which the
+// in-memory path sorts events.
+const (
+	stagingName  = "ctimport_staged"
+	stagingTable = "temp.main." + stagingName
+)
+
+var stagingTableDDL = func() string {
+	var b strings.Builder
+	b.WriteString("CREATE TEMP TABLE " + stagingName + " (")
+	for c := range sink.NumColumns {
+		b.WriteString(quoteIdent(c.Name()))
+		if c.Kind() == sink.JSON {
+			b.WriteString(" VARCHAR, ")
+		} else {
+			b.WriteString(" " + sqlType(c.Kind()) + ", ")
+		}
+	}
+	b.WriteString("stage BIGINT NOT NULL, seq BIGINT NOT NULL, nanos SMALLINT NOT NULL, time_null BOOLEAN NOT NULL)")
+	return b.String()
+}()
+
+// spill moves the batches of st, then b, whose events take size bytes,
+// into the staging table, in one transaction. It adds them in order of
+// eventTime, so that the table holds sorted runs, which lets a commit read
+// a range of eventTime without reading every row.
+func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) error {
+	batches := st.batches
+	if len(b.events) > 0 {
+		batches = append(slices.Clip(batches), b)
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	var rows []seqEvent
+	for _, b := range batches {
+		for i := range b.events {
+			rows = append(rows, seqEvent{b.seq + int64(i), &b.events[i]})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b seqEvent) int { return a.e.Time.Compare(b.e.Time) })
+	if !w.table {
+		if _, err := w.conn.ExecContext(ctx, stagingTableDDL); err != nil {
+			return fmt.Errorf("create staging table: %w", err)
+		}
+		w.table = true
+	}
+	id := st.id
+	if id == 0 {
+		id = w.lastID + 1
+	}
+	err := inConnTx(ctx, w.conn, func() error {
+		return w.conn.Raw(func(dc any) error {
+			a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", stagingName)
+			if err != nil {
+				return err
+			}
+			vals := make([]driver.Value, sink.NumColumns+4)
+			vals[sink.NumColumns] = id
+			for _, r := range rows {
+				eventValues(vals, r.e)
+				vals[sink.EventTime] = r.e.Time
+				vals[sink.NumColumns+1] = r.seq
+				vals[sink.NumColumns+2] = int16(r.e.Time.Nanosecond() % 1000)
+				vals[sink.NumColumns+3] = r.e.Null.Has(sink.EventTime)
+				if err := a.AppendRow(vals...); err != nil {
+					_ = a.Clear()
+					_ = a.Close()
+					return err
+				}
+			}
+			return a.CloseWithCancel(ctx)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("stage events in table: %w", err)
+	}
+	lo, hi := rows[0].e.Time, rows[len(rows)-1].e.Time
+	if st.rows > 0 {
+		lo, hi = minTime(lo, st.lo), maxTime(hi, st.hi)
+	}
+	w.lastID = max(w.lastID, id)
+	st.id, st.rows, st.size, st.lo, st.hi = id, st.rows+int64(len(rows)), st.size+st.mem+size, lo, hi
+	w.mem -= st.mem
+	st.batches, st.mem = nil, 0
+	return nil
+}
+
+// seqEvent is a staged event and its number.
+type seqEvent struct {
+	seq int64
+	e   *sink.Event
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// forget drops what w has staged for keys: it deletes their rows from the
+// staging table, or drops the table when no other key has rows there.
+func (w *writer) forget(ctx context.Context, keys ...string) error {
+	var ids []int64
+	for _, key := range keys {
+		st := w.staged[key]
+		if st == nil {
+			continue
+		}
+		if st.id != 0 {
+			ids = append(ids, st.id)
+		}
+		w.mem -= st.mem
+		delete(w.staged, key)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, st := range w.staged {
+		if st.id != 0 {
+			_, err := w.conn.ExecContext(ctx, `DELETE FROM `+stagingTable+` WHERE stage IN (SELECT unnest(?::BIGINT[]))`, ids)
+			return err
+		}
+	}
+	if _, err := w.conn.ExecContext(ctx, `DROP TABLE `+stagingTable); err != nil {
+		return err
+	}
+	w.table = false
+	return nil
+}
+
+// Close drops everything staged and not committed.
+func (w *writer) Close() error {
+	w.s.mu.Lock()
+	if w.s.writers[w.storeID] == w {
+		delete(w.s.writers, w.storeID)
+	}
+	w.s.mu.Unlock()
+	if err := w.drop(); err != nil {
+		return fmt.Errorf("duckdbsink: close writer: %w", err)
+	}
+	return nil
+}
+
+// drop drops the staged events and closes w and its connection, which
+// takes the staging table with it.
+func (w *writer) drop() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.staged, w.mem = nil, 0
+	return errors.Join(w.conn.Close(), w.db.Close())
+}
+
+// Commit makes c durable in one transaction; see sink.Writer. When c
+// holds more than one row for the same file (or prefix), the last one
+// counts.
+//
+// When no file c imports has rows in the staging table, Commit inserts
+// their events from memory. Otherwise it moves their events in memory to
+// the table too, and inserts them from there.
+func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return sink.CommitResult{}, errWriterClosed
+	}
+	files := lastFiles(c.Files)
+	status := make(map[string]sink.FileStatus, len(files))
+	for _, f := range files {
+		status[f.Key] = f.Status
+	}
+	var imported []keyedStage
+	spilled := false
+	for key, st := range status {
+		if s := w.staged[key]; s != nil && st == sink.FileImported {
+			imported = append(imported, keyedStage{key, s})
+			spilled = spilled || s.id != 0
+		}
+	}
+	defer func() {
+		keys := make([]string, len(c.Files))
+		for i, f := range c.Files {
+			keys[i] = f.Key
+		}
+		_ = w.forget(context.WithoutCancel(ctx), keys...)
+	}()
+	for _, f := range files {
+		switch f.Status {
+		case sink.FileImported, sink.FileRetry, sink.FileFailed:
+		default:
+			return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: file %s: invalid status %q", f.Key, f.Status)
+		}
+	}
+	table := w.s.eventTable(w.storeID)
+	var insert func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error)
+	if spilled {
+		for _, k := range imported {
+			if err := w.spill(ctx, k.stage, batch{}, 0); err != nil {
+				return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: %w", err)
+			}
+		}
+		insert = func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error) {
+			return insertStaged(ctx, conn, table, imported, w.limit)
+		}
+	} else {
+		var batches []keyedBatch
+		for _, k := range imported {
+			for _, b := range k.batches {
+				batches = append(batches, keyedBatch{k.key, b})
+			}
+		}
+		slices.SortFunc(batches, func(a, b keyedBatch) int { return cmp.Compare(a.seq, b.seq) })
+		insert = func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error) {
+			return insertEvents(ctx, conn, table, batches)
+		}
+	}
+	res, err := w.s.commit(ctx, w.conn, files, lastPrefixes(c.Prefixes), c.Import, insert)
+	if err != nil {
+		return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: %w", err)
+	}
+	return res, nil
+}
+
+type keyedBatch struct {
+	key string
+	batch
+}
+
+type keyedStage struct {
+	key string
+	*stage
+}
+
+// lastFiles returns files less every row followed by one for the same file.
+func lastFiles(files []sink.File) []sink.File {
+	type id struct{ imp, key string }
+	last := make(map[id]int, len(files))
+	for i, f := range files {
+		last[id{f.ImportID, f.Key}] = i
+	}
+	out := make([]sink.File, 0, len(last))
+	for i, f := range files {
+		if last[id{f.ImportID, f.Key}] == i {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lastPrefixes returns prefixes less every row followed by one for the
+// same prefix.
+func lastPrefixes(prefixes []sink.Prefix) []sink.Prefix {
+	type id struct{ imp, key string }
+	last := make(map[id]int, len(prefixes))
+	for i, p := range prefixes {
+		last[id{p.ImportID, p.Key}] = i
+	}
+	out := make([]sink.Prefix, 0, len(last))
+	for i, p := range prefixes {
+		if last[id{p.ImportID, p.Key}] == i {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// commit runs one Writer.Commit transaction on conn: it upserts the rows,
+// then inserts the events with insert.
+func (s *Store) commit(ctx context.Context, conn *sql.Conn, files []sink.File, prefixes []sink.Prefix, imp *sink.Import,
+	insert func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error)) (res sink.CommitResult, err error) {
+	s.write.Lock()
+	defer s.write.Unlock()
+	err = inConnTx(ctx, conn, func() error {
+		if err := s.upsertRows(ctx, conn, files, prefixes); err != nil {
+			return err
+		}
+		if imp != nil {
+			if _, err := conn.ExecContext(ctx, s.sql(putImportSQL), importArgs(imp)...); err != nil {
+				return fmt.Errorf("import %s: %w", imp.ID, err)
+			}
+		}
+		res, err = insert(ctx, conn)
+		return err
+	})
+	return res, err
+}
+
+// inConnTx runs f in a transaction of conn and commits it, or rolls it
+// back when f or the commit fails.
+func inConnTx(ctx context.Context, conn *sql.Conn, f func() error) error {
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	err := f()
+	if err == nil {
+		_, err = conn.ExecContext(ctx, `COMMIT`)
+	}
+	if err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	}
+	return err
+}
+
+// insertStaged inserts the events of stages, all in the staging table,
+// into the events table, in conn's transaction, as insertEvents does: in
+// order of eventTime, then of Append, less those whose eventID the table
+// holds with an eventTime in the range of the stages' events, and less
+// repeats (the first staged is kept). It deletes the events it drops from
+// the staging table, then inserts the others in ranges of eventTime
+// holding about chunk bytes of events each, so that DuckDB sorts no more
+// at a time.
+func insertStaged(ctx context.Context, conn *sql.Conn, table string, stages []keyedStage, chunk int64) (sink.CommitResult, error) {
+	var total, size int64
+	var ids []int64
+	var keys []string
+	var lo, hi time.Time
+	for _, st := range stages {
+		if st.rows == 0 {
+			continue
+		}
+		if total == 0 {
+			lo, hi = st.lo, st.hi
+		}
+		lo, hi = minTime(lo, st.lo), maxTime(hi, st.hi)
+		total += st.rows
+		size += st.size
+		ids = append(ids, st.id)
+		keys = append(keys, st.key)
+	}
+	if total == 0 {
+		return sink.CommitResult{}, nil
+	}
+	r, err := conn.ExecContext(ctx, deleteDuplicatesSQL(table), ids, lo, hi)
+	if err != nil {
+		return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
+	}
+	dropped, err := r.RowsAffected()
+	if err != nil {
+		return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
+	}
+	res := sink.CommitResult{Duplicates: dropped}
+	left := total - dropped
+	if left == 0 {
+		return res, nil
+	}
+	var bounds []time.Time
+	if parts := min((size+chunk-1)/chunk, left); parts > 1 {
+		if bounds, err = chunkBounds(ctx, conn, ids, parts); err != nil {
+			return sink.CommitResult{}, err
+		}
+	}
+	for i := range max(len(bounds), 1) {
+		args := []any{ids, keys}
+		if len(bounds) > 0 {
+			args = append(args, bounds[i])
+		}
+		if i+1 < len(bounds) {
+			args = append(args, bounds[i+1])
+		}
+		r, err := conn.ExecContext(ctx, insertStagedSQL(table, len(args)-2), args...)
+		if err != nil {
+			return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
+		}
+		res.Stored += n
+	}
+	return res, nil
+}
+
+// chunkBounds splits the rows of stages ids into parts of about as many
+// rows in order of eventTime, and returns the distinct least eventTimes
+// of the parts, in order.
+func chunkBounds(ctx context.Context, conn *sql.Conn, ids []int64, parts int64) ([]time.Time, error) {
+	t := quoteIdent(sink.EventTime.Name())
+	rows, err := conn.QueryContext(ctx, `SELECT min(`+t+`) AS bound FROM (
+		SELECT `+t+`, ntile($2) OVER (ORDER BY `+t+`) AS part FROM `+stagingTable+`
+		WHERE stage IN (SELECT unnest($1::BIGINT[])))
+		GROUP BY part ORDER BY bound`, ids, parts)
+	if err != nil {
+		return nil, fmt.Errorf("split staged events: %w", err)
+	}
+	defer rows.Close()
+	var bounds []time.Time
+	for rows.Next() {
+		var b time.Time
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("split staged events: %w", err)
+		}
+		if len(bounds) == 0 || b.After(bounds[len(bounds)-1]) {
+			bounds = append(bounds, b)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("split staged events: %w", err)
+	}
+	return bounds, nil
+}
+
+// deleteDuplicatesSQL returns the statement deleting from the staging
+// table the events of a commit that are not to be stored: those whose
+// eventID the events table holds with an eventTime in a range, and
+// repeats. Its parameters are the stage IDs of the commit and the range.
+func deleteDuplicatesSQL(table string) string {
+	id := quoteIdent(sink.EventID.Name())
+	return `DELETE FROM ` + stagingTable + ` AS s
+		WHERE s.stage IN (SELECT unnest($1::BIGINT[])) AND s.` + id + ` IS NOT NULL AND (
+			s.seq NOT IN (SELECT min(seq) FROM ` + stagingTable + `
+				WHERE stage IN (SELECT unnest($1::BIGINT[])) AND ` + id + ` IS NOT NULL GROUP BY ` + id + `)
+			OR EXISTS (SELECT 1 FROM ` + table + ` AS e
+				WHERE e.` + id + ` = s.` + id + ` AND e.` + quoteIdent(sink.EventTime.Name()) + ` BETWEEN $2 AND $3))`
+}
+
+// insertStagedSQL returns the statement inserting staged events of a
+// commit in order. Its parameters are the stage IDs of the commit and
+// their keys, then as many bounds as bounds says: none for every event,
+// one for the events from that eventTime on, two for those from the
+// first up to the second.
+func insertStagedSQL(table string, bounds int) string {
+	t := "s." + quoteIdent(sink.EventTime.Name())
+	var where string
+	switch bounds {
+	case 1:
+		where = " WHERE " + t + " >= $3"
+	case 2:
+		where = " WHERE " + t + " >= $3 AND " + t + " < $4"
+	}
+	return insertSQL(table, "CASE WHEN s.time_null THEN NULL ELSE "+t+" END", `FROM `+stagingTable+` AS s
+		JOIN (SELECT unnest($1::BIGINT[]) AS stage, unnest($2::VARCHAR[]) AS `+quoteIdent(sink.SourceKeyColumn)+`) AS k
+		USING (stage)`+where+` ORDER BY `+t+`, s.nanos, s.seq`)
+}
+
+// stagedEvent is an event to insert and the key of its object.
+type stagedEvent struct {
+	key string
+	e   *sink.Event
+}
+
+// insertEvents inserts the events of batches into the events table, in
+// conn's transaction: in order of eventTime, then of Append, less those
+// whose eventID the table holds with an eventTime in the range of all the
+// batches' events, and less repeats (the first staged is kept).
+func insertEvents(ctx context.Context, conn *sql.Conn, table string, batches []keyedBatch) (sink.CommitResult, error) {
+	var total int64
+	for _, b := range batches {
+		total += int64(len(b.events))
+	}
+	if total == 0 {
+		return sink.CommitResult{}, nil
+	}
+	rows := make([]stagedEvent, 0, total)
+	seen := make(map[string]struct{}, total)
+	var ids []string
+	lo, hi := batches[0].events[0].Time, batches[0].events[0].Time
+	for _, b := range batches {
+		for i := range b.events {
+			e := &b.events[i]
+			if e.Time.Before(lo) {
+				lo = e.Time
+			}
+			if e.Time.After(hi) {
+				hi = e.Time
+			}
+			if !e.Null.Has(sink.EventID) {
+				if _, ok := seen[e.ID()]; ok {
+					continue
+				}
+				seen[e.ID()] = struct{}{}
+				ids = append(ids, e.ID())
+			}
+			rows = append(rows, stagedEvent{b.key, e})
+		}
+	}
+	if len(ids) > 0 {
+		stored, err := storedIDs(ctx, conn, table, lo, hi, ids)
+		if err != nil {
+			return sink.CommitResult{}, err
+		}
+		if len(stored) > 0 {
+			rows = slices.DeleteFunc(rows, func(r stagedEvent) bool {
+				_, ok := stored[r.e.ID()]
+				return ok && !r.e.Null.Has(sink.EventID)
+			})
+		}
+	}
+	if len(rows) == 0 {
+		return sink.CommitResult{Duplicates: total}, nil
+	}
+	slices.SortStableFunc(rows, func(a, b stagedEvent) int { return a.e.Time.Compare(b.e.Time) })
+
+	err := appendRows(ctx, conn, insertEventsSQL(table), eventTypes, eventColumnNames(), len(rows), func(i int, vals []driver.Value) {
+		eventValues(vals, rows[i].e)
+		vals[sink.NumColumns] = rows[i].key
+	})
+	if err != nil {
+		return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
+	}
+	stored := int64(len(rows))
+	return sink.CommitResult{Stored: stored, Duplicates: total - stored}, nil
+}
+
+// storedIDs returns which of ids the events table holds with an eventTime
+// in [lo, hi]. A duplicate delivery of an event has the same eventTime, so
+// looking only there finds every duplicate at a cost that does not grow
+// with the table: DuckDB skips the row groups outside the range.
+func storedIDs(ctx context.Context, conn *sql.Conn, table string, lo, hi time.Time, ids []string) (map[string]struct{}, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT "eventID" FROM `+table+`
+		WHERE "eventTime" BETWEEN ? AND ? AND "eventID" IN (SELECT unnest(?::VARCHAR[]))`, lo, hi, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find stored events: %w", err)
+	}
+	defer rows.Close()
+	stored := map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find stored events: %w", err)
+		}
+		stored[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find stored events: %w", err)
+	}
+	return stored, nil
+}
+
+// appendedTable names the rows of a query appender in its query.
+const appendedTable = "ctimport_rows"
+
+// insertEventsSQL returns the query of the events appender. Its rows have
+// the event columns with JSON ones as VARCHAR (the driver would encode a Go
+// string as a JSON string), and DuckDB casts them, which also checks them.
+func insertEventsSQL(table string) string {
+	return insertSQL(table, quoteIdent(sink.EventTime.Name()), "FROM "+appendedTable)
+}
+
+// insertSQL returns an INSERT into the events table of the rows of from
+// (a FROM clause and what follows), which have the columns of the events
+// table with JSON ones as VARCHAR; eventTime is the expression of the
+// eventTime column.
+func insertSQL(table, eventTime, from string) string {
+	var cols, exprs []string
+	for c := range sink.NumColumns {
+		name := quoteIdent(c.Name())
+		cols = append(cols, name)
+		switch {
+		case c == sink.EventTime:
+			exprs = append(exprs, eventTime)
+		case c.Kind() == sink.JSON:
+			exprs = append(exprs, "CAST("+name+" AS JSON)")
+		default:
+			exprs = append(exprs, name)
+		}
+	}
+	key := quoteIdent(sink.SourceKeyColumn)
+	cols = append(cols, key)
+	exprs = append(exprs, key)
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT " +
+		strings.Join(exprs, ", ") + " " + from
+}
+
+func eventColumnNames() []string {
+	names := make([]string, 0, sink.NumColumns+1)
+	for c := range sink.NumColumns {
+		names = append(names, c.Name())
+	}
+	return append(names, sink.SourceKeyColumn)
+}
+
+// eventTypes returns the types of the events appender's columns.
+var eventTypes = typeInfos(eventColumnTypes()...)
+
+func eventColumnTypes() []duckdb.Type {
+	types := make([]duckdb.Type, 0, sink.NumColumns+1)
+	for c := range sink.NumColumns {
+		switch c.Kind() {
+		case sink.Timestamp:
+			types = append(types, duckdb.TYPE_TIMESTAMP_TZ)
+		case sink.Bool:
+			types = append(types, duckdb.TYPE_BOOLEAN)
+		default:
+			types = append(types, duckdb.TYPE_VARCHAR)
+		}
+	}
+	return append(types, duckdb.TYPE_VARCHAR)
+}
+
+// eventValues sets vals[:sink.NumColumns] to the column values of e.
+func eventValues(vals []driver.Value, e *sink.Event) {
+	for c := range sink.NumColumns {
+		switch {
+		case e.Null.Has(c):
+			vals[c] = nil
+		case c.Kind() == sink.Timestamp:
+			vals[c] = e.Time
+		case c.Kind() == sink.Bool:
+			vals[c] = e.True.Has(c)
+		default:
+			vals[c] = e.Values[c]
+		}
+	}
+}
+
+// upsertRows inserts or replaces the checkpoint rows, in conn's
+// transaction.
+func (s *Store) upsertRows(ctx context.Context, conn *sql.Conn, files []sink.File, prefixes []sink.Prefix) error {
+	if len(files) > 0 {
+		err := appendRows(ctx, conn, s.sql(`INSERT OR REPLACE INTO ctimport.files (`+fileColumns+`) SELECT * FROM `+appendedTable),
+			fileTypes, nil, len(files), func(i int, vals []driver.Value) {
+				f := &files[i]
+				vals[0], vals[1], vals[2], vals[3], vals[4] = f.ImportID, f.Key, f.Prefix, f.ETag, f.Size
+				vals[5], vals[6], vals[7], vals[8] = dbTime(f.Delivery), string(f.Status), f.Events, f.ErrorType
+				vals[9], vals[10], vals[11] = f.ErrorMessage, int32(f.Attempts), dbTime(f.Updated)
+			})
+		if err != nil {
+			return fmt.Errorf("put files: %w", err)
+		}
+	}
+	if len(prefixes) > 0 {
+		err := appendRows(ctx, conn, s.sql(`INSERT OR REPLACE INTO ctimport.prefixes (import_id, key, completed, updated) SELECT * FROM `+appendedTable),
+			prefixTypes, nil, len(prefixes), func(i int, vals []driver.Value) {
+				p := &prefixes[i]
+				vals[0], vals[1], vals[2], vals[3] = p.ImportID, p.Key, p.Completed, dbTime(p.Updated)
+			})
+		if err != nil {
+			return fmt.Errorf("put prefixes: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendRows runs query over n rows, which row sets, through a query
+// appender whose rows have columns of types, named names (or col1, col2 …
+// when names is nil).
+func appendRows(ctx context.Context, conn *sql.Conn, query string, types func() ([]duckdb.TypeInfo, error), names []string, n int, row func(i int, vals []driver.Value)) error {
+	return conn.Raw(func(dc any) error {
+		ts, err := types()
+		if err != nil {
+			return err
+		}
+		a, err := duckdb.NewQueryAppender(dc.(driver.Conn), query, appendedTable, ts, names)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, len(ts))
+		for i := range n {
+			row(i, vals)
+			if err := a.AppendRow(vals...); err != nil {
+				_ = a.Clear()
+				_ = a.Close()
+				return err
+			}
+		}
+		return a.CloseWithCancel(ctx)
+	})
+}
+
+var fileTypes = typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_VARCHAR, duckdb.TYPE_VARCHAR, duckdb.TYPE_VARCHAR,
+	duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP_TZ, duckdb.TYPE_VARCHAR, duckdb.TYPE_BIGINT, duckdb.TYPE_VARCHAR,
+	duckdb.TYPE_VARCHAR, duckdb.TYPE_INTEGER, duckdb.TYPE_TIMESTAMP_TZ)
+
+var prefixTypes = typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_VARCHAR, duckdb.TYPE_BOOLEAN, duckdb.TYPE_TIMESTAMP_TZ)
+
+// typeInfos returns a function making the TypeInfos of ts once.
+func typeInfos(ts ...duckdb.Type) func() ([]duckdb.TypeInfo, error) {
+	return sync.OnceValues(func() ([]duckdb.TypeInfo, error) {
+		infos := make([]duckdb.TypeInfo, len(ts))
+		for i, t := range ts {
+			info, err := duckdb.NewTypeInfo(t)
+			if err != nil {
+				return nil, err
+			}
+			infos[i] = info
+		}
+		return infos, nil
+	})
+}

@@ -1,0 +1,168 @@
+package memsink
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// writer is the sink.Writer of a Store. Its fields are guarded by the
+// Store's mutex.
+type writer struct {
+	s       *Store
+	storeID string
+	staged  map[string][]batch
+	seq     int64
+	closed  bool
+}
+
+// batch is the events of one Append; seq orders batches by Append.
+type batch struct {
+	seq    int64
+	key    string
+	events []sink.Event
+}
+
+var errWriterClosed = errors.New("memsink: writer is closed")
+
+// NewWriter returns a Writer loading events into event data store storeID:
+// sink.ErrNotFound when there is no such store, an error when the store
+// already has an open Writer.
+func (s *Store) NewWriter(ctx context.Context, storeID string) (sink.Writer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	if s.tables[storeID] == nil {
+		return nil, fmt.Errorf("memsink: new writer: event data store %s: %w", storeID, sink.ErrNotFound)
+	}
+	if s.writers[storeID] != nil {
+		return nil, fmt.Errorf("memsink: new writer: event data store %s already has an open writer", storeID)
+	}
+	w := &writer{s: s, storeID: storeID, staged: map[string][]batch{}}
+	s.writers[storeID] = w
+	return w, nil
+}
+
+// Append stages events read from the object key.
+func (w *writer) Append(ctx context.Context, key string, events []sink.Event) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memsink: append %s: %w", key, err)
+	}
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if w.closed {
+		return errWriterClosed
+	}
+	if len(events) > 0 {
+		w.seq++
+		w.staged[key] = append(w.staged[key], batch{seq: w.seq, key: key, events: slices.Clone(events)})
+	}
+	return nil
+}
+
+// Close drops everything staged and not committed.
+func (w *writer) Close() error {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if w.s.writers[w.storeID] == w {
+		delete(w.s.writers, w.storeID)
+	}
+	w.closed, w.staged = true, nil
+	return nil
+}
+
+// Commit makes c durable; see sink.Writer. When c holds more than one row
+// for the same file (or prefix), the last one counts.
+func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if w.closed {
+		return sink.CommitResult{}, errWriterClosed
+	}
+	staged := w.staged
+	defer func() {
+		for _, f := range c.Files {
+			delete(staged, f.Key)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return sink.CommitResult{}, fmt.Errorf("memsink: commit: %w", err)
+	}
+	last := map[string]sink.File{}
+	for _, f := range c.Files {
+		switch f.Status {
+		case sink.FileImported, sink.FileRetry, sink.FileFailed:
+		default:
+			return sink.CommitResult{}, fmt.Errorf("memsink: commit: file %s: invalid status %q", f.Key, f.Status)
+		}
+		last[f.Key] = f
+	}
+	if w.s.failN > 0 {
+		w.s.failN--
+		return sink.CommitResult{}, fmt.Errorf("memsink: commit: %w", w.s.failErr)
+	}
+
+	var batches []batch
+	for key, f := range last {
+		if f.Status == sink.FileImported {
+			batches = append(batches, staged[key]...)
+		}
+	}
+	slices.SortFunc(batches, func(a, b batch) int { return cmp.Compare(a.seq, b.seq) })
+	t := w.s.tables[w.storeID]
+	var res sink.CommitResult
+	var keys []string
+	var events []sink.Event
+	seen := map[string]struct{}{}
+	for _, b := range batches {
+		for _, e := range b.events {
+			if !e.Null.Has(sink.EventID) {
+				_, stored := t.ids[e.ID()]
+				_, repeat := seen[e.ID()]
+				if stored || repeat {
+					res.Duplicates++
+					continue
+				}
+				seen[e.ID()] = struct{}{}
+			}
+			keys, events = append(keys, b.key), append(events, e)
+		}
+	}
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return events[i].Time.Compare(events[j].Time) })
+	for _, i := range order {
+		t.keys, t.events = append(t.keys, keys[i]), append(t.events, events[i])
+	}
+	for id := range seen {
+		t.ids[id] = struct{}{}
+	}
+	res.Stored = int64(len(events))
+
+	for _, f := range c.Files {
+		f.Delivery, f.Updated = norm(f.Delivery), norm(f.Updated)
+		if w.s.files[f.ImportID] == nil {
+			w.s.files[f.ImportID] = map[string]sink.File{}
+		}
+		w.s.files[f.ImportID][f.Key] = f
+	}
+	for _, p := range c.Prefixes {
+		p.Updated = norm(p.Updated)
+		if w.s.prefixes[p.ImportID] == nil {
+			w.s.prefixes[p.ImportID] = map[string]sink.Prefix{}
+		}
+		w.s.prefixes[p.ImportID][p.Key] = p
+	}
+	if c.Import != nil {
+		w.s.putImport(*c.Import)
+	}
+	return res, nil
+}

@@ -1,0 +1,199 @@
+// Package sink is the boundary between the import engine and the place
+// imported events live. A Store keeps event data stores, imports and their
+// per-file checkpoints; a Writer loads events, and commits a file's events
+// together with its checkpoint row, so that an import that stops or crashes
+// can be retried without losing or duplicating an event.
+//
+// The engine only speaks this package's types. The DuckDB implementation is
+// in sink/duckdbsink; sink/memsink is an in-memory one for tests; both pass
+// the shared suite in sink/sinktest.
+package sink
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by Store implementations; test with errors.Is.
+var (
+	// ErrNotFound means the import, event data store or table asked for does not exist.
+	ErrNotFound = errors.New("sink: not found")
+	// ErrExists means an event data store with that name already exists.
+	ErrExists = errors.New("sink: already exists")
+	// ErrLocked means another process holds the store open for writing.
+	// The error's text names the holder when it is known.
+	ErrLocked = errors.New("sink: store is in use by another process")
+	// ErrReadOnly means a write was asked of a store opened read-only.
+	ErrReadOnly = errors.New("sink: store is open read-only")
+)
+
+// EventDataStore is a named destination for imported events.
+type EventDataStore struct {
+	ID      string // the last segment of the ARN; unique
+	Name    string // unique
+	ARN     string
+	Created time.Time
+}
+
+// Import is the stored state of one import.
+type Import struct {
+	ID           string
+	StoreID      string // the destination event data store
+	SourceURI    string
+	SourceRegion string
+	RoleARN      string
+	// StartEventTime and EndEventTime bound the events imported; zero means unbounded.
+	StartEventTime time.Time
+	EndEventTime   time.Time
+	// Allowance is how long after an event its log file may be delivered.
+	Allowance time.Duration
+	Status    string
+	Created   time.Time
+	Updated   time.Time
+	// NewestDelivery is the newest delivery time of the files the import read.
+	NewestDelivery time.Time
+	// Message says why the last run ended early, when no file failure explains it.
+	Message string
+}
+
+// FileStatus is the checkpoint state of one source file.
+type FileStatus string
+
+// File statuses. A file with no row has not been read yet.
+const (
+	FileImported FileStatus = "IMPORTED" // its events are committed
+	FileRetry    FileStatus = "RETRY"    // it failed and will be read again
+	FileFailed   FileStatus = "FAILED"   // it failed and will not be read again by this run
+)
+
+// File is the checkpoint row of one source file of an import.
+type File struct {
+	ImportID string
+	Key      string
+	Prefix   string // the day prefix the key is listed under
+	ETag     string
+	Size     int64
+	Delivery time.Time // from the file name
+	Status   FileStatus
+	Events   int64 // events of the file within the import's time range
+	// ErrorType and ErrorMessage describe the last failure. They stay set
+	// after a later success, which is how a failure reads as SUCCEEDED.
+	ErrorType    string
+	ErrorMessage string
+	Attempts     int
+	Updated      time.Time
+}
+
+// Prefix is the checkpoint row of one account/region/day prefix.
+type Prefix struct {
+	ImportID  string
+	Key       string
+	Completed bool // every file under it is imported or has failed for good
+	Updated   time.Time
+}
+
+// Stats are an import's statistics, derived from its checkpoint rows.
+type Stats struct {
+	PrefixesFound     int64 // prefix rows
+	PrefixesCompleted int64 // prefix rows with Completed
+	FilesCompleted    int64 // file rows with FileImported
+	EventsCompleted   int64 // sum of Events over file rows with FileImported
+	FailedEntries     int64 // file rows with FileRetry or FileFailed
+}
+
+// FileQuery selects checkpoint rows. Results are ordered by key.
+type FileQuery struct {
+	ImportID string // rows of this import; or
+	StoreID  string // rows of every import into this event data store
+	Prefix   string // only keys starting with Prefix
+	Statuses []FileStatus
+	// Failed keeps only rows that record an error.
+	Failed bool
+	// After keeps only keys greater than After.
+	After string
+	// Limit caps the rows returned; 0 means no cap.
+	Limit int
+}
+
+// Commit is what one Writer.Commit makes durable.
+type Commit struct {
+	Files    []File
+	Prefixes []Prefix
+	Import   *Import
+}
+
+// CommitResult counts the events a Commit stored.
+type CommitResult struct {
+	Stored     int64 // new rows in the event table
+	Duplicates int64 // events whose eventID the store already held
+}
+
+// Store holds event data stores, imports, checkpoints and events.
+// Its methods are safe for concurrent use.
+type Store interface {
+	// CreateEventDataStore adds s. It fails with ErrExists when s.Name or s.ID is taken.
+	CreateEventDataStore(ctx context.Context, s EventDataStore) error
+	// EventDataStores returns every event data store, oldest first.
+	EventDataStores(ctx context.Context) ([]EventDataStore, error)
+
+	// PutImport inserts imp, or replaces the import with the same ID.
+	PutImport(ctx context.Context, imp Import) error
+	// Import returns the import with that ID, or ErrNotFound.
+	Import(ctx context.Context, id string) (Import, error)
+	// Imports returns every import, newest first (by Created, then ID).
+	Imports(ctx context.Context) ([]Import, error)
+	// Stats derives an import's statistics from its checkpoint rows.
+	Stats(ctx context.Context, importID string) (Stats, error)
+	// Prefixes returns an import's prefix rows, ordered by key.
+	Prefixes(ctx context.Context, importID string) ([]Prefix, error)
+	// Files returns the checkpoint rows q selects.
+	Files(ctx context.Context, q FileQuery) ([]File, error)
+
+	// NewWriter returns a Writer loading events into event data store storeID.
+	// A store has at most one open Writer; close it before opening another.
+	NewWriter(ctx context.Context, storeID string) (Writer, error)
+
+	// Query runs a read-only SQL statement. An event data store's ID, bare
+	// (as CloudTrail Lake writes it) or double-quoted, names its events table.
+	Query(ctx context.Context, statement string) (Rows, error)
+
+	// Close releases the store. Open Writers must be closed first.
+	Close() error
+}
+
+// Writer loads the events of source files into one event data store.
+// A Writer is used by one goroutine at a time.
+//
+// Events are staged per file key and stay invisible until a Commit carries
+// that file's row with status FileImported: then the file's events and its
+// row become durable together. A file is never partly stored.
+type Writer interface {
+	// Append stages events read from the object key. The Writer does not
+	// keep the slice, so the caller may reuse it.
+	Append(ctx context.Context, key string, events []Event) error
+	// Commit makes c durable in one transaction: the staged events of every
+	// file in c.Files with status FileImported (less any event whose eventID
+	// the store already holds, and less repeats among them), then all rows
+	// of c. Events staged for files of c with another status are dropped;
+	// events staged for files not in c stay staged. When Commit returns an
+	// error nothing of c is stored, and staged events of c's files are gone.
+	Commit(ctx context.Context, c Commit) (CommitResult, error)
+	// Close drops everything staged and not committed.
+	Close() error
+}
+
+// Rows is the result of a query. Its use mirrors database/sql.Rows.
+type Rows interface {
+	// Columns returns the column names.
+	Columns() []string
+	// Next advances to the next row; it returns false at the end or on error.
+	Next() bool
+	// Values returns the current row: nil, bool, int64, float64, string,
+	// time.Time, or []any and map[string]any for nested values.
+	Values() ([]any, error)
+	// Err returns the error that ended the iteration, if any.
+	Err() error
+	// Close releases the rows.
+	Close() error
+}

@@ -1,0 +1,828 @@
+// Package sinktest is the conformance suite of sink.Store implementations.
+// Run checks the behavior the sink package documents: the catalog, imports,
+// checkpoint rows and their queries, statistics, and the staging, commit
+// and deduplication semantics of Writers.
+//
+// The suite reads stored events back through the store's method
+//
+//	Events(storeID string) iter.Seq2[string, sink.Event]
+//
+// which yields the object key and event of each stored event in the order
+// they were stored, when the store has one (as memsink does); otherwise it
+// reads them with SQL through sink.Store.Query, in rowid order.
+package sinktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ctimport/ctimport/sink"
+)
+
+// Run runs the suite. open must return a new, empty Store for each call;
+// the suite closes it.
+func Run(t *testing.T, open func(t *testing.T) sink.Store) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s sink.Store)
+	}{
+		{"EventDataStores", testEventDataStores},
+		{"Imports", testImports},
+		{"Files", testFiles},
+		{"UpsertRows", testUpsertRows},
+		{"Stats", testStats},
+		{"CommitVisibility", testCommitVisibility},
+		{"Restage", testRestage},
+		{"FailedFilesDropEvents", testFailedFilesDropEvents},
+		{"Dedup", testDedup},
+		{"DedupAcrossImports", testDedupAcrossImports},
+		{"NoDedupAcrossStores", testNoDedupAcrossStores},
+		{"CommitOrder", testCommitOrder},
+		{"AppendCopies", testAppendCopies},
+		{"InvalidCommit", testInvalidCommit},
+		{"WriterClose", testWriterClose},
+		{"Concurrent", testConcurrent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tt.f(t, s)
+		})
+	}
+}
+
+// base is a time with microsecond precision, the precision stores keep.
+var base = time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)
+
+// Event returns an event with eventID id and eventTime at, with every kind
+// of column set: Text, Bool (readOnly true, managementEvent false) and
+// JSON, and errorCode and errorMessage null.
+func Event(id string, at time.Time) sink.Event {
+	e := sink.Event{Time: at}
+	for c := range sink.NumColumns {
+		switch c.Kind() {
+		case sink.Text:
+			e.Values[c] = c.Name() + "-" + id
+		case sink.JSON:
+			e.Values[c] = fmt.Sprintf(`{"column":%q,"n":%d,"list":[1,"two",null]}`, c.Name(), c)
+		}
+	}
+	e.Values[sink.EventID] = id
+	e.Values[sink.EventName] = "GetObject"
+	e.True = e.True.With(sink.ReadOnly)
+	e.Null = e.Null.With(sink.ErrorCode).With(sink.ErrorMessage)
+	return e
+}
+
+// events returns n events with IDs prefix-0 … prefix-(n-1), a second apart
+// from at.
+func events(prefix string, n int, at time.Time) []sink.Event {
+	out := make([]sink.Event, n)
+	for i := range out {
+		out[i] = Event(fmt.Sprintf("%s-%d", prefix, i), at.Add(time.Duration(i)*time.Second))
+	}
+	return out
+}
+
+// stored is an event read back from a store.
+type stored struct {
+	Key string
+	ID  string
+}
+
+// readEvents returns the events stored in event data store storeID, in the
+// order they were stored.
+func readEvents(t *testing.T, s sink.Store, storeID string) []stored {
+	t.Helper()
+	var out []stored
+	if es, ok := s.(interface {
+		Events(storeID string) iter.Seq2[string, sink.Event]
+	}); ok {
+		for key, e := range es.Events(storeID) {
+			out = append(out, stored{key, e.ID()})
+		}
+		return out
+	}
+	rows, err := s.Query(t.Context(), fmt.Sprintf("SELECT %s, eventID FROM %s ORDER BY rowid", sink.SourceKeyColumn, storeID))
+	if err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatalf("read events: %v", err)
+		}
+		key, _ := v[0].(string)
+		id, _ := v[1].(string)
+		out = append(out, stored{key, id})
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	return out
+}
+
+// storedKeys returns the object key of each stored event, by eventID.
+func storedKeys(t *testing.T, s sink.Store, storeID string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, e := range readEvents(t, s, storeID) {
+		if _, ok := m[e.ID]; ok {
+			t.Errorf("event %s is stored twice", e.ID)
+		}
+		m[e.ID] = e.Key
+	}
+	return m
+}
+
+func newStore(t *testing.T, s sink.Store, name string, created time.Time) sink.EventDataStore {
+	t.Helper()
+	id := uuid.NewString()
+	eds := sink.EventDataStore{
+		ID:      id,
+		Name:    name,
+		ARN:     "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/" + id,
+		Created: created,
+	}
+	if err := s.CreateEventDataStore(t.Context(), eds); err != nil {
+		t.Fatalf("CreateEventDataStore(%s): %v", name, err)
+	}
+	return eds
+}
+
+func newImport(t *testing.T, s sink.Store, id, storeID string, created time.Time) sink.Import {
+	t.Helper()
+	imp := sink.Import{
+		ID:           id,
+		StoreID:      storeID,
+		SourceURI:    "s3://bucket/prefix",
+		SourceRegion: "us-east-1",
+		RoleARN:      "arn:aws:iam::123456789012:role/import",
+		Allowance:    3 * time.Hour,
+		Status:       "IN_PROGRESS",
+		Created:      created,
+		Updated:      created,
+	}
+	if err := s.PutImport(t.Context(), imp); err != nil {
+		t.Fatalf("PutImport: %v", err)
+	}
+	return imp
+}
+
+func newWriter(t *testing.T, s sink.Store, storeID string) sink.Writer {
+	t.Helper()
+	w, err := s.NewWriter(t.Context(), storeID)
+	if err != nil {
+		t.Fatalf("NewWriter: %v", err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	return w
+}
+
+func appendEvents(t *testing.T, w sink.Writer, key string, evs []sink.Event) {
+	t.Helper()
+	if err := w.Append(t.Context(), key, evs); err != nil {
+		t.Fatalf("Append(%s): %v", key, err)
+	}
+}
+
+func file(importID, key string, status sink.FileStatus) sink.File {
+	return sink.File{ImportID: importID, Key: key, Prefix: "p/", Status: status, Updated: base}
+}
+
+func commit(t *testing.T, w sink.Writer, c sink.Commit) sink.CommitResult {
+	t.Helper()
+	res, err := w.Commit(t.Context(), c)
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return res
+}
+
+func wantResult(t *testing.T, got sink.CommitResult, stored, duplicates int64) {
+	t.Helper()
+	if got.Stored != stored || got.Duplicates != duplicates {
+		t.Errorf("commit result = %+v, want Stored %d, Duplicates %d", got, stored, duplicates)
+	}
+}
+
+func wantKeys(t *testing.T, s sink.Store, storeID string, want map[string]string) {
+	t.Helper()
+	got := storedKeys(t, s, storeID)
+	if len(got) != len(want) {
+		t.Errorf("%d events stored, want %d", len(got), len(want))
+	}
+	for id, key := range want {
+		if got[id] != key {
+			t.Errorf("event %s: stored from %q, want %q", id, got[id], key)
+		}
+	}
+}
+
+func keysOf(key string, evs []sink.Event, m map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	for _, e := range evs {
+		m[e.ID()] = key
+	}
+	return m
+}
+
+func testEventDataStores(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	got, err := s.EventDataStores(ctx)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("EventDataStores of a new store = %v, %v; want none", got, err)
+	}
+	a := newStore(t, s, "store-a", base)
+	b := newStore(t, s, "store-b", base.Add(-time.Hour))
+	c := newStore(t, s, "store-c", base.In(time.FixedZone("X", 3600)))
+
+	got, err = s.EventDataStores(ctx)
+	if err != nil {
+		t.Fatalf("EventDataStores: %v", err)
+	}
+	want := []sink.EventDataStore{b, a, c}
+	if a.ID > c.ID {
+		want = []sink.EventDataStore{b, c, a}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("EventDataStores = %d stores, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.ID != w.ID || g.Name != w.Name || g.ARN != w.ARN || !g.Created.Equal(w.Created) {
+			t.Errorf("EventDataStores[%d] = %+v, want %+v", i, g, w)
+		}
+	}
+
+	for _, dup := range []sink.EventDataStore{
+		{ID: uuid.NewString(), Name: a.Name, ARN: "arn", Created: base},
+		{ID: a.ID, Name: "other", ARN: "arn", Created: base},
+		{ID: strings.ToUpper(a.ID), Name: "other", ARN: "arn", Created: base},
+	} {
+		if err := s.CreateEventDataStore(ctx, dup); !errors.Is(err, sink.ErrExists) {
+			t.Errorf("CreateEventDataStore(%+v) = %v, want ErrExists", dup, err)
+		}
+	}
+	if _, err := s.NewWriter(ctx, uuid.NewString()); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("NewWriter(unknown store) = %v, want ErrNotFound", err)
+	}
+}
+
+func testImports(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	if _, err := s.Import(ctx, "nope"); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("Import(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Stats(ctx, "nope"); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("Stats(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Prefixes(ctx, "nope"); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("Prefixes(unknown) = %v, want ErrNotFound", err)
+	}
+	imps, err := s.Imports(ctx)
+	if err != nil || len(imps) != 0 {
+		t.Errorf("Imports of a new store = %v, %v; want none", imps, err)
+	}
+
+	full := sink.Import{
+		ID:             "import-full",
+		StoreID:        "store",
+		SourceURI:      "s3://bucket/prefix",
+		SourceRegion:   "eu-west-1",
+		RoleARN:        "arn:aws:iam::123456789012:role/r",
+		StartEventTime: base.Add(-24 * time.Hour),
+		EndEventTime:   base.Add(123456 * time.Microsecond),
+		Allowance:      90*time.Minute + 1,
+		Status:         "COMPLETED",
+		Created:        base.In(time.FixedZone("X", -7200)),
+		Updated:        base.Add(time.Minute),
+		NewestDelivery: base.Add(2 * time.Minute),
+		Message:        "stopped: \"quoted\" 'text'",
+	}
+	empty := sink.Import{ID: "import-empty", Created: base.Add(time.Hour)}
+	for _, imp := range []sink.Import{full, empty} {
+		if err := s.PutImport(ctx, imp); err != nil {
+			t.Fatalf("PutImport: %v", err)
+		}
+		got, err := s.Import(ctx, imp.ID)
+		if err != nil {
+			t.Fatalf("Import: %v", err)
+		}
+		if !sameImport(got, imp) {
+			t.Errorf("Import = %+v, want %+v", got, imp)
+		}
+	}
+
+	full.Status, full.Message, full.EndEventTime = "FAILED", "", time.Time{}
+	if err := s.PutImport(ctx, full); err != nil {
+		t.Fatalf("PutImport (replace): %v", err)
+	}
+	if got, err := s.Import(ctx, full.ID); err != nil || !sameImport(got, full) {
+		t.Errorf("Import after replace = %+v, %v; want %+v", got, err, full)
+	}
+
+	tie1 := sink.Import{ID: "import-tie-1", Created: base.Add(-time.Hour)}
+	tie2 := sink.Import{ID: "import-tie-2", Created: base.Add(-time.Hour)}
+	for _, imp := range []sink.Import{tie2, tie1} {
+		if err := s.PutImport(ctx, imp); err != nil {
+			t.Fatalf("PutImport: %v", err)
+		}
+	}
+	imps, err = s.Imports(ctx)
+	if err != nil {
+		t.Fatalf("Imports: %v", err)
+	}
+	var ids []string
+	for _, imp := range imps {
+		ids = append(ids, imp.ID)
+	}
+	if want := []string{empty.ID, full.ID, tie2.ID, tie1.ID}; !slices.Equal(ids, want) {
+		t.Errorf("Imports = %v, want %v", ids, want)
+	}
+}
+
+func sameImport(a, b sink.Import) bool {
+	times := [][2]time.Time{
+		{a.StartEventTime, b.StartEventTime}, {a.EndEventTime, b.EndEventTime}, {a.Created, b.Created},
+		{a.Updated, b.Updated}, {a.NewestDelivery, b.NewestDelivery},
+	}
+	for _, t := range times {
+		if !t[0].Equal(t[1]) || t[0].IsZero() != t[1].IsZero() {
+			return false
+		}
+	}
+	a.StartEventTime, a.EndEventTime, a.Created, a.Updated, a.NewestDelivery = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	b.StartEventTime, b.EndEventTime, b.Created, b.Updated, b.NewestDelivery = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return a == b
+}
+
+func sameFile(a, b sink.File) bool {
+	if !a.Delivery.Equal(b.Delivery) || !a.Updated.Equal(b.Updated) ||
+		a.Delivery.IsZero() != b.Delivery.IsZero() || a.Updated.IsZero() != b.Updated.IsZero() {
+		return false
+	}
+	a.Delivery, a.Updated, b.Delivery, b.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return a == b
+}
+
+func testFiles(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	storeA := newStore(t, s, "store-a", base)
+	storeB := newStore(t, s, "store-b", base)
+	imp1 := newImport(t, s, "import-1", storeA.ID, base)
+	imp2 := newImport(t, s, "import-2", storeA.ID, base.Add(time.Second))
+	imp3 := newImport(t, s, "import-3", storeB.ID, base.Add(2*time.Second))
+
+	const dayA, dayB = "AWSLogs/1/CloudTrail/us-east-1/2023/07/10/", "AWSLogs/1/CloudTrail/us-east-1/2023/07/11/"
+	mk := func(imp, prefix, name string, st sink.FileStatus, errType string) sink.File {
+		f := sink.File{
+			ImportID: imp, Key: prefix + name, Prefix: prefix, ETag: `"etag-` + name + `"`, Size: int64(len(name)) * 1000,
+			Delivery: base.Add(5 * time.Minute), Status: st, Events: int64(len(name)), Updated: base.Add(time.Hour),
+		}
+		if errType != "" {
+			f.ErrorType, f.ErrorMessage, f.Attempts = errType, "failed: "+errType, 2
+		}
+		return f
+	}
+	f1a := mk(imp1.ID, dayA, "a.json.gz", sink.FileImported, "")
+	f1b := mk(imp1.ID, dayA, "b.json.gz", sink.FileRetry, "Throttling")
+	f1c := mk(imp1.ID, dayB, "c.json.gz", sink.FileFailed, "InvalidJSON")
+	f1d := mk(imp1.ID, dayB, "d.json.gz", sink.FileImported, "SlowDown")
+	f2a := mk(imp2.ID, dayA, "a.json.gz", sink.FileImported, "")
+	f2e := mk(imp2.ID, dayB, "e.json.gz", sink.FileRetry, "Timeout")
+	f3a := mk(imp3.ID, dayA, "a.json.gz", sink.FileImported, "")
+	f3a.Delivery = time.Time{}
+
+	wA := newWriter(t, s, storeA.ID)
+	commit(t, wA, sink.Commit{Files: []sink.File{f1d, f1c, f1b, f1a}})
+	commit(t, wA, sink.Commit{Files: []sink.File{f2e, f2a}})
+	wB := newWriter(t, s, storeB.ID)
+	commit(t, wB, sink.Commit{Files: []sink.File{f3a}})
+
+	tests := []struct {
+		name string
+		q    sink.FileQuery
+		want []sink.File
+	}{
+		{"import", sink.FileQuery{ImportID: imp1.ID}, []sink.File{f1a, f1b, f1c, f1d}},
+		{"store", sink.FileQuery{StoreID: storeA.ID}, []sink.File{f1a, f2a, f1b, f1c, f1d, f2e}},
+		{"other store", sink.FileQuery{StoreID: storeB.ID}, []sink.File{f3a}},
+		{"all", sink.FileQuery{}, []sink.File{f1a, f2a, f3a, f1b, f1c, f1d, f2e}},
+		{"import and store", sink.FileQuery{ImportID: imp1.ID, StoreID: storeB.ID}, nil},
+		{"unknown import", sink.FileQuery{ImportID: "nope"}, nil},
+		{"prefix", sink.FileQuery{ImportID: imp1.ID, Prefix: dayB}, []sink.File{f1c, f1d}},
+		{"key prefix", sink.FileQuery{ImportID: imp1.ID, Prefix: dayA + "b"}, []sink.File{f1b}},
+		{"status", sink.FileQuery{ImportID: imp1.ID, Statuses: []sink.FileStatus{sink.FileImported}}, []sink.File{f1a, f1d}},
+		{"statuses", sink.FileQuery{StoreID: storeA.ID, Statuses: []sink.FileStatus{sink.FileRetry, sink.FileFailed}}, []sink.File{f1b, f1c, f2e}},
+		{"failed", sink.FileQuery{ImportID: imp1.ID, Failed: true}, []sink.File{f1b, f1c, f1d}},
+		{"after", sink.FileQuery{ImportID: imp1.ID, After: dayA + "b.json.gz"}, []sink.File{f1c, f1d}},
+		{"limit", sink.FileQuery{ImportID: imp1.ID, Limit: 3}, []sink.File{f1a, f1b, f1c}},
+		{"page", sink.FileQuery{ImportID: imp1.ID, After: dayA + "a.json.gz", Limit: 2}, []sink.File{f1b, f1c}},
+		{"combined", sink.FileQuery{StoreID: storeA.ID, Prefix: dayB, Statuses: []sink.FileStatus{sink.FileImported, sink.FileRetry}, Failed: true, After: dayB + "d", Limit: 1}, []sink.File{f1d}},
+	}
+	for _, tt := range tests {
+		got, err := s.Files(ctx, tt.q)
+		if err != nil {
+			t.Errorf("%s: Files: %v", tt.name, err)
+			continue
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: Files = %d rows %v, want %d", tt.name, len(got), fileKeys(got), len(tt.want))
+			continue
+		}
+		for i := range got {
+			if !sameFile(got[i], tt.want[i]) {
+				t.Errorf("%s: Files[%d] = %+v, want %+v", tt.name, i, got[i], tt.want[i])
+			}
+		}
+	}
+}
+
+func fileKeys(files []sink.File) []string {
+	var keys []string
+	for _, f := range files {
+		keys = append(keys, f.ImportID+":"+f.Key)
+	}
+	return keys
+}
+
+func testUpsertRows(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+
+	retry := file(imp.ID, "k1", sink.FileRetry)
+	retry.ErrorType, retry.Attempts = "Throttling", 1
+	done := retry
+	done.Status, done.Attempts, done.Events = sink.FileImported, 2, 7
+	commit(t, w, sink.Commit{
+		Files:    []sink.File{retry, done, file(imp.ID, "k2", sink.FileRetry)},
+		Prefixes: []sink.Prefix{{ImportID: imp.ID, Key: "p2/"}, {ImportID: imp.ID, Key: "p1/"}, {ImportID: imp.ID, Key: "p2/", Completed: true}},
+	})
+	files, err := s.Files(ctx, sink.FileQuery{ImportID: imp.ID})
+	if err != nil {
+		t.Fatalf("Files: %v", err)
+	}
+	if len(files) != 2 || !sameFile(files[0], done) || files[1].Status != sink.FileRetry {
+		t.Errorf("after one commit with a file twice: Files = %+v, want %+v and k2 RETRY", files, done)
+	}
+	prefixes, err := s.Prefixes(ctx, imp.ID)
+	if err != nil {
+		t.Fatalf("Prefixes: %v", err)
+	}
+	if len(prefixes) != 2 || prefixes[0].Key != "p1/" || prefixes[0].Completed || prefixes[1].Key != "p2/" || !prefixes[1].Completed {
+		t.Errorf("Prefixes = %+v, want p1/ and completed p2/", prefixes)
+	}
+
+	again := done
+	again.Status, again.ErrorType, again.ErrorMessage, again.Attempts = sink.FileFailed, "AccessDenied", "denied", 3
+	k2 := file(imp.ID, "k2", sink.FileImported)
+	updated := imp
+	updated.Status, updated.Updated = "COMPLETED", base.Add(time.Hour)
+	for range 2 {
+		commit(t, w, sink.Commit{
+			Files:    []sink.File{again, k2},
+			Prefixes: []sink.Prefix{{ImportID: imp.ID, Key: "p1/", Completed: true, Updated: base.Add(time.Hour)}},
+			Import:   &updated,
+		})
+	}
+	files, err = s.Files(ctx, sink.FileQuery{ImportID: imp.ID})
+	if err != nil {
+		t.Fatalf("Files: %v", err)
+	}
+	if len(files) != 2 || !sameFile(files[0], again) || !sameFile(files[1], k2) {
+		t.Errorf("after later commits: Files = %+v, want %+v, %+v", files, again, k2)
+	}
+	prefixes, err = s.Prefixes(ctx, imp.ID)
+	if err != nil {
+		t.Fatalf("Prefixes: %v", err)
+	}
+	if len(prefixes) != 2 || !prefixes[0].Completed || !prefixes[0].Updated.Equal(base.Add(time.Hour)) {
+		t.Errorf("Prefixes = %+v, want p1/ completed at %v", prefixes, base.Add(time.Hour))
+	}
+	if got, err := s.Import(ctx, imp.ID); err != nil || !sameImport(got, updated) {
+		t.Errorf("Import after commit = %+v, %v; want %+v", got, err, updated)
+	}
+}
+
+func testStats(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	other := newImport(t, s, "import-2", eds.ID, base)
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st != (sink.Stats{}) {
+		t.Errorf("Stats of a new import = %+v, %v; want zero", st, err)
+	}
+	w := newWriter(t, s, eds.ID)
+	withEvents := func(f sink.File, n int64) sink.File { f.Events = n; return f }
+	commit(t, w, sink.Commit{
+		Files: []sink.File{
+			withEvents(file(imp.ID, "a", sink.FileImported), 10),
+			withEvents(file(imp.ID, "b", sink.FileImported), 5),
+			withEvents(file(imp.ID, "c", sink.FileRetry), 3),
+			file(imp.ID, "d", sink.FileFailed),
+			file(imp.ID, "e", sink.FileFailed),
+			withEvents(file(other.ID, "a", sink.FileImported), 100),
+		},
+		Prefixes: []sink.Prefix{
+			{ImportID: imp.ID, Key: "p1/", Completed: true},
+			{ImportID: imp.ID, Key: "p2/"},
+			{ImportID: imp.ID, Key: "p3/", Completed: true},
+			{ImportID: other.ID, Key: "p1/", Completed: true},
+		},
+	})
+	want := sink.Stats{PrefixesFound: 3, PrefixesCompleted: 2, FilesCompleted: 2, EventsCompleted: 15, FailedEntries: 3}
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st != want {
+		t.Errorf("Stats = %+v, %v; want %+v", st, err, want)
+	}
+	commit(t, w, sink.Commit{Files: []sink.File{withEvents(file(imp.ID, "c", sink.FileImported), 3)}})
+	want.FilesCompleted, want.EventsCompleted, want.FailedEntries = 3, 18, 2
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st != want {
+		t.Errorf("Stats after a retry succeeded = %+v, %v; want %+v", st, err, want)
+	}
+}
+
+func testCommitVisibility(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a, b := events("a", 3, base), events("b", 2, base.Add(time.Hour))
+	appendEvents(t, w, "ka", a[:2])
+	appendEvents(t, w, "kb", b)
+	appendEvents(t, w, "ka", a[2:])
+	if got := readEvents(t, s, eds.ID); len(got) != 0 {
+		t.Errorf("before any commit, %d events are visible", len(got))
+	}
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "kb", sink.FileImported)}}), 2, 0)
+	wantKeys(t, s, eds.ID, keysOf("kb", b, nil))
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}}), 3, 0)
+	wantKeys(t, s, eds.ID, keysOf("ka", a, keysOf("kb", b, nil)))
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}}), 0, 0)
+}
+
+// testRestage checks that a file committed as RETRY can be staged anew,
+// and that only its new events are stored when it is imported.
+func testRestage(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a, b := events("a", 3, base), events("b", 2, base)
+	appendEvents(t, w, "ka", a)
+	appendEvents(t, w, "kb", b)
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileRetry)}}), 0, 0)
+	a2 := events("a2", 1, base)
+	appendEvents(t, w, "ka", a2)
+	res := commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported), file(imp.ID, "kb", sink.FileImported)}})
+	wantResult(t, res, 3, 0)
+	wantKeys(t, s, eds.ID, keysOf("ka", a2, keysOf("kb", b, nil)))
+}
+
+func testFailedFilesDropEvents(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a, b, c := events("a", 2, base), events("b", 2, base), events("c", 2, base)
+	appendEvents(t, w, "ka", a)
+	appendEvents(t, w, "kb", b)
+	appendEvents(t, w, "kc", c)
+	res := commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileRetry), file(imp.ID, "kb", sink.FileFailed)}})
+	wantResult(t, res, 0, 0)
+	if got := readEvents(t, s, eds.ID); len(got) != 0 {
+		t.Errorf("%d events stored by a commit of failed files", len(got))
+	}
+	res = commit(t, w, sink.Commit{Files: []sink.File{
+		file(imp.ID, "ka", sink.FileImported), file(imp.ID, "kb", sink.FileImported), file(imp.ID, "kc", sink.FileImported),
+	}})
+	wantResult(t, res, 2, 0)
+	wantKeys(t, s, eds.ID, keysOf("kc", c, nil))
+}
+
+func testDedup(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a := events("a", 4, base)
+	b := append(events("b", 2, base), a[1], a[3])
+	noID := Event("", base)
+	noID.Null = noID.Null.With(sink.EventID)
+	appendEvents(t, w, "kb", b)
+	appendEvents(t, w, "ka", append(a, a[0], noID, noID))
+	res := commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported), file(imp.ID, "kb", sink.FileImported)}})
+	wantResult(t, res, 8, 3)
+	want := keysOf("kb", b, keysOf("ka", a, nil))
+	got := readEvents(t, s, eds.ID)
+	nulls := 0
+	for _, e := range got {
+		if e.ID == "" {
+			nulls++
+		}
+	}
+	if nulls != 2 {
+		t.Errorf("%d events without an eventID stored, want 2 (they are never duplicates)", nulls)
+	}
+	for id, key := range want {
+		n := 0
+		for _, e := range got {
+			if e.ID == id {
+				n++
+				if e.Key != key {
+					t.Errorf("event %s stored from %s, want %s (the first staged)", id, e.Key, key)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("event %s stored %d times, want once", id, n)
+		}
+	}
+
+	again := append(events("c", 1, base), a[2], b[0])
+	appendEvents(t, w, "kc", again)
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "kc", sink.FileImported)}}), 1, 2)
+	appendEvents(t, w, "ka", a)
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}}), 0, 4)
+	if got := readEvents(t, s, eds.ID); len(got) != 9 {
+		t.Errorf("%d events stored, want 9", len(got))
+	}
+}
+
+func testDedupAcrossImports(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp1 := newImport(t, s, "import-1", eds.ID, base)
+	imp2 := newImport(t, s, "import-2", eds.ID, base.Add(time.Hour))
+	a := events("a", 5, base)
+	w := newWriter(t, s, eds.ID)
+	appendEvents(t, w, "ka", a)
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp1.ID, "ka", sink.FileImported)}}), 5, 0)
+	if err := w.Close(); err != nil {
+		t.Fatalf("Writer.Close: %v", err)
+	}
+	w = newWriter(t, s, eds.ID)
+	appendEvents(t, w, "ka", append(a, events("b", 1, base)...))
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp2.ID, "ka", sink.FileImported)}}), 1, 5)
+}
+
+func testNoDedupAcrossStores(t *testing.T, s sink.Store) {
+	imp := newImport(t, s, "import-1", "", base)
+	a := events("a", 5, base)
+	for _, name := range []string{"store-1", "store-2"} {
+		eds := newStore(t, s, name, base)
+		w := newWriter(t, s, eds.ID)
+		appendEvents(t, w, "ka", a)
+		wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}}), 5, 0)
+		wantKeys(t, s, eds.ID, keysOf("ka", a, nil))
+	}
+}
+
+func testCommitOrder(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	late := events("late", 3, base.Add(time.Hour))
+	early := events("early", 3, base)
+	appendEvents(t, w, "k1", late)
+	appendEvents(t, w, "k2", early)
+	same := Event("same-time", base.Add(time.Hour))
+	appendEvents(t, w, "k1", []sink.Event{same})
+	commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k1", sink.FileImported), file(imp.ID, "k2", sink.FileImported)}})
+	var ids []string
+	for _, e := range readEvents(t, s, eds.ID) {
+		ids = append(ids, e.ID)
+	}
+	want := []string{"early-0", "early-1", "early-2", "late-0", "same-time", "late-1", "late-2"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("stored order %v, want %v (by eventTime, then as staged)", ids, want)
+	}
+}
+
+func testAppendCopies(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	buf := events("a", 3, base)
+	appendEvents(t, w, "ka", buf)
+	copy(buf, events("overwritten", 3, base))
+	commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}})
+	wantKeys(t, s, eds.ID, keysOf("ka", events("a", 3, base), nil))
+}
+
+func testInvalidCommit(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a, b := events("a", 2, base), events("b", 2, base)
+	appendEvents(t, w, "ka", a)
+	appendEvents(t, w, "kb", b)
+	bad := file(imp.ID, "kb", "DONE")
+	if _, err := w.Commit(t.Context(), sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported), bad}}); err == nil {
+		t.Fatal("Commit of a file with an invalid status succeeded")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	appendEvents(t, w, "kc", events("c", 2, base))
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "kc", sink.FileImported)}}); err == nil {
+		t.Fatal("Commit with a canceled context succeeded")
+	}
+	if got := readEvents(t, s, eds.ID); len(got) != 0 {
+		t.Errorf("%d events stored by failed commits", len(got))
+	}
+	if files, err := s.Files(t.Context(), sink.FileQuery{ImportID: imp.ID}); err != nil || len(files) != 0 {
+		t.Errorf("failed commits stored rows %v (%v)", fileKeys(files), err)
+	}
+	res := commit(t, w, sink.Commit{Files: []sink.File{
+		file(imp.ID, "ka", sink.FileImported), file(imp.ID, "kb", sink.FileImported), file(imp.ID, "kc", sink.FileImported),
+	}})
+	wantResult(t, res, 0, 0)
+}
+
+func testWriterClose(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	if w2, err := s.NewWriter(ctx, eds.ID); err == nil {
+		_ = w2.Close()
+		t.Error("NewWriter succeeded while the store had an open Writer")
+	}
+	appendEvents(t, w, "ka", events("a", 2, base))
+	if err := w.Close(); err != nil {
+		t.Fatalf("Writer.Close: %v", err)
+	}
+	if err := w.Append(ctx, "ka", events("a", 1, base)); err == nil {
+		t.Error("Append after Close succeeded")
+	}
+	w = newWriter(t, s, eds.ID)
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}}), 0, 0)
+	if got := readEvents(t, s, eds.ID); len(got) != 0 {
+		t.Errorf("%d events stored that a closed Writer had staged", len(got))
+	}
+}
+
+func testConcurrent(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	const commits = 20
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Go(func() {
+			for i := range commits {
+				other := sink.Import{ID: fmt.Sprintf("import-%d-%d", g, i), StoreID: eds.ID, Created: base}
+				if err := s.PutImport(ctx, other); err != nil {
+					t.Errorf("PutImport: %v", err)
+				}
+				if _, err := s.Import(ctx, imp.ID); err != nil {
+					t.Errorf("Import: %v", err)
+				}
+				if _, err := s.Stats(ctx, imp.ID); err != nil {
+					t.Errorf("Stats: %v", err)
+				}
+				if _, err := s.Files(ctx, sink.FileQuery{StoreID: eds.ID}); err != nil {
+					t.Errorf("Files: %v", err)
+				}
+				if _, err := s.EventDataStores(ctx); err != nil {
+					t.Errorf("EventDataStores: %v", err)
+				}
+			}
+		})
+	}
+	for i := range commits {
+		key := fmt.Sprintf("k%02d", i)
+		appendEvents(t, w, key, events(key, 10, base.Add(time.Duration(i)*time.Minute)))
+		f := file(imp.ID, key, sink.FileImported)
+		f.Events = 10
+		updated := imp
+		updated.Message = key
+		commit(t, w, sink.Commit{Files: []sink.File{f}, Import: &updated})
+	}
+	wg.Wait()
+	want := sink.Stats{FilesCompleted: commits, EventsCompleted: 10 * commits}
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st != want {
+		t.Errorf("Stats = %+v, %v; want %+v", st, err, want)
+	}
+	if got := readEvents(t, s, eds.ID); len(got) != 10*commits {
+		t.Errorf("%d events stored, want %d", len(got), 10*commits)
+	}
+	if imps, err := s.Imports(ctx); err != nil || len(imps) != 1+3*commits {
+		t.Errorf("Imports = %d imports, %v; want %d", len(imps), err, 1+3*commits)
+	}
+}
