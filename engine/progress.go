@@ -13,7 +13,11 @@ import (
 type Progress struct {
 	Started time.Time
 	// Listing is true until every prefix of the import has been listed.
-	Listing           bool
+	Listing bool
+	// Days counts the day prefixes to list, once they are known, and
+	// DaysListed those listed so far.
+	Days              int64
+	DaysListed        int64
 	PrefixesFound     int64
 	PrefixesCompleted int64
 	// FilesFound and BytesFound count the files this run reads, as listed.
@@ -43,6 +47,7 @@ type Progress struct {
 type progress struct {
 	started                          time.Time
 	listing                          atomic.Bool
+	days, daysListed                 atomic.Int64
 	prefixesFound, prefixesCompleted atomic.Int64
 	filesFound, bytesFound           atomic.Int64
 	filesDone, bytesDone, events     atomic.Int64
@@ -66,6 +71,8 @@ func (p *progress) snapshot() Progress {
 	return Progress{
 		Started:           p.started,
 		Listing:           p.listing.Load(),
+		Days:              p.days.Load(),
+		DaysListed:        p.daysListed.Load(),
 		PrefixesFound:     p.prefixesFound.Load(),
 		PrefixesCompleted: p.prefixesCompleted.Load(),
 		FilesFound:        p.filesFound.Load(),

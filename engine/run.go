@@ -21,6 +21,9 @@ import (
 // chunkEvents is how many events a worker hands to the committer at once.
 const chunkEvents = 1024
 
+// jobBuffer is how many listed files may wait for a worker.
+const jobBuffer = 4096
+
 // commitInterval is the longest a finished file waits for its commit.
 const commitInterval = 2 * time.Second
 
@@ -154,12 +157,15 @@ func (r *run) pipeline() error {
 		var skipped s3scan.Skipped
 		var err error
 		days, skipped, err = s3scan.Discover(ctx, r.src, loc.Prefix, r.window())
-		r.progress.skip(skipped)
+		if err == nil {
+			r.progress.skip(skipped)
+		}
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("engine: discover prefixes of %s: %w", loc, err)
 	}
+	r.progress.days.Store(int64(len(days)))
 	rows, err := r.e.store.Prefixes(ctx, r.imp.ID)
 	if err != nil {
 		return fmt.Errorf("engine: read checkpoint: %w", err)
@@ -180,7 +186,9 @@ func (r *run) pipeline() error {
 	outer.Go(func() error { return c.loop(msgs) })
 	outer.Go(func() error {
 		defer close(msgs)
-		jobs := make(chan job)
+		// A buffer lets the listing run ahead of the workers, so that the
+		// work to do, and with it an ETA, is known early.
+		jobs := make(chan job, jobBuffer)
 		inner, ictx := errgroup.WithContext(octx)
 		inner.Go(func() error {
 			defer close(jobs)
@@ -279,6 +287,7 @@ func (r *run) list(ctx context.Context, days []s3scan.DayPrefix, completed map[s
 		for _, j := range todo {
 			r.progress.found(j.file.Size)
 		}
+		r.progress.daysListed.Add(1)
 		if err := send(ctx, msgs, message{listed: &listedPrefix{key: d.Key, jobs: len(todo), found: found, completed: completed[d.Key]}}); err != nil {
 			return err
 		}

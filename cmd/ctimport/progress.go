@@ -31,13 +31,22 @@ func progressLine(p engine.Progress, now time.Time) string {
 	if elapsed > 0 {
 		rate := float64(p.BytesRead) / elapsed
 		fmt.Fprintf(&b, "  %s/s  %s events/s", megabytes(int64(rate)), count(int64(float64(p.Events)/elapsed)))
-		if !p.Listing && p.BytesDone > 0 {
-			left := float64(max(0, p.BytesFound-p.BytesDone)) / (float64(p.BytesDone) / elapsed)
-			fmt.Fprintf(&b, "  ETA %s", clock(time.Duration(left*float64(time.Second))))
+		// While listing, the work to do is extrapolated from the days
+		// listed so far.
+		total, approx := float64(p.BytesFound), ""
+		if p.Listing && p.DaysListed > 0 {
+			total, approx = total*float64(p.Days)/float64(p.DaysListed), "~"
+		}
+		if p.BytesDone > 0 && (!p.Listing || p.DaysListed > 0) {
+			left := max(0, total-float64(p.BytesDone)) / (float64(p.BytesDone) / elapsed)
+			fmt.Fprintf(&b, "  ETA %s%s", approx, clock(time.Duration(left*float64(time.Second))))
 		}
 	}
-	if p.Listing {
+	switch {
+	case p.Listing && p.Days == 0:
 		b.WriteString("  listing…")
+	case p.Listing:
+		fmt.Fprintf(&b, "  listing %s/%s days", count(p.DaysListed), count(p.Days))
 	}
 	if p.FilesFailed > 0 {
 		fmt.Fprintf(&b, "  %s failed", count(p.FilesFailed))

@@ -65,6 +65,14 @@ func TestProgressLine(t *testing.T) {
 			"files 120  events 45,000  2.5 MB  0.3 MB/s  4,500 events/s  listing…",
 		},
 		{
+			// A quarter of the days are listed: the work is about four
+			// times what they hold.
+			"listing days",
+			engine.Progress{Started: started, Listing: true, Days: 40, DaysListed: 10, FilesFound: 500, BytesFound: 5_000_000, FilesDone: 200, BytesDone: 2_000_000, BytesRead: 2_000_000, Events: 20_000},
+			now,
+			"files 200  events 20,000  2.0 MB  0.2 MB/s  2,000 events/s  ETA ~1:30  listing 10/40 days",
+		},
+		{
 			"listed",
 			engine.Progress{Started: started, FilesFound: 1200, BytesFound: 20_000_000, FilesDone: 300, BytesDone: 5_000_000, BytesRead: 6_000_000, Events: 123_456},
 			now,

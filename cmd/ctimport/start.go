@@ -137,6 +137,9 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 	if msg, err := eng.Message(ctx, id); err == nil && msg != "" {
 		fmt.Fprintf(c.stderr, "import %s: %s\n", id, msg)
 	}
+	if st := final.ImportStatistics; st != nil && st.PrefixesFound == 0 && final.ImportStatus == api.StatusCompleted {
+		fmt.Fprintf(c.stderr, "no CloudTrail log files found under %s in the time range: S3LocationUri names the bucket or prefix that holds AWSLogs/\n", final.ImportSource.S3.S3LocationUri)
+	}
 	if st := final.ImportStatistics; st != nil && st.FailedEntries > 0 {
 		fmt.Fprintf(c.stderr, "%d files failed; see ctimport list-import-failures --import-id %s\n", st.FailedEntries, id)
 	}
