@@ -26,9 +26,9 @@ type committer struct {
 // dayState tracks how far the files of one day prefix are.
 type dayState struct {
 	listed    bool
-	jobs      int // files sent to the workers
-	finished  int // of those, imported or failed for good
-	saved     bool
+	found     bool // it holds log files of the import: it has a row
+	jobs      int  // files sent to the workers
+	finished  int  // of those, imported or failed for good
 	completed bool
 }
 
@@ -105,15 +105,13 @@ func (c *committer) handle(ctx context.Context, m message) error {
 	case m.listed != nil:
 		l := m.listed
 		d := c.day(l.key)
-		d.listed, d.jobs = true, l.jobs
-		d.saved, d.completed = l.completed, l.completed
+		d.listed, d.found, d.jobs, d.completed = true, l.found, l.jobs, l.completed
 		if l.found {
 			c.r.progress.prefixesFound.Add(1)
 			if l.completed {
 				c.r.progress.prefixesCompleted.Add(1)
 			} else {
 				c.prefixes[l.key] = sink.Prefix{ImportID: c.r.imp.ID, Key: l.key, Updated: c.r.e.now()}
-				d.saved = true
 			}
 		}
 		c.check(l.key, d)
@@ -130,7 +128,7 @@ func (c *committer) finish(key string) {
 
 // check marks a day prefix completed once it is listed and all its files are done.
 func (c *committer) check(key string, d *dayState) {
-	if !d.listed || d.completed || !d.saved || d.finished < d.jobs {
+	if !d.listed || !d.found || d.completed || d.finished < d.jobs {
 		return
 	}
 	d.completed = true

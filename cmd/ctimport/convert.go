@@ -49,11 +49,12 @@ func parseTime(s string) (time.Time, error) {
 			t, ok = p.UTC(), true
 		}
 	}
+	const notTime = "%q is not an ISO 8601 time (2024-03-01T10:00:00Z) or epoch seconds"
 	if !ok {
-		return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time (2024-03-01T10:00:00Z) or epoch seconds", s)
+		return time.Time{}, fmt.Errorf(notTime, s)
 	}
 	if t.Year() < 1 || t.Year() > 9999 {
-		return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time (2024-03-01T10:00:00Z) or epoch seconds: its year is outside 0001-9999 (epoch times are seconds, not milliseconds)", s)
+		return time.Time{}, fmt.Errorf(notTime+": its year is outside 0001-9999 (epoch times are seconds, not milliseconds)", s)
 	}
 	return t, nil
 }
