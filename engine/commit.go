@@ -10,7 +10,9 @@ import (
 
 // committer owns the run's Writer: it stages the events workers read and
 // commits finished files in batches, each file's events together with its
-// checkpoint row, so a file is stored whole or not at all.
+// checkpoint row, so a file is stored whole or not at all. It syncs the
+// commits every Options.SyncInterval, at the end, and after a failure,
+// which it wants visible at once.
 type committer struct {
 	r *run
 	w sink.Writer
@@ -20,7 +22,9 @@ type committer struct {
 	prefixes map[string]sink.Prefix // prefix rows waiting for the next commit
 	days     map[string]*dayState
 	imp      sink.Import
-	last     time.Time
+	last     time.Time // of the last commit
+	synced   time.Time // of the last sync
+	unsynced bool      // commits were made since the last sync
 }
 
 // dayState tracks how far the files of one day prefix are.
@@ -33,7 +37,8 @@ type dayState struct {
 }
 
 func newCommitter(r *run, w sink.Writer) *committer {
-	return &committer{r: r, w: w, prefixes: make(map[string]sink.Prefix), days: make(map[string]*dayState), imp: r.imp, last: time.Now()}
+	now := time.Now()
+	return &committer{r: r, w: w, prefixes: make(map[string]sink.Prefix), days: make(map[string]*dayState), imp: r.imp, last: now, synced: now}
 }
 
 func (c *committer) day(key string) *dayState {
@@ -51,13 +56,13 @@ func (c *committer) day(key string) *dayState {
 // then see their context end.
 func (c *committer) loop(msgs <-chan message) error {
 	ctx := context.WithoutCancel(c.r.ctx)
-	tick := time.NewTicker(commitInterval / 4)
+	tick := time.NewTicker(min(commitInterval, c.r.e.opts.SyncInterval) / 4)
 	defer tick.Stop()
 	for {
 		select {
 		case m, ok := <-msgs:
 			if !ok {
-				return c.commit(ctx)
+				return c.flush(ctx)
 			}
 			if err := c.handle(ctx, m); err != nil {
 				return err
@@ -65,6 +70,11 @@ func (c *committer) loop(msgs <-chan message) error {
 		case <-tick.C:
 			if time.Since(c.last) >= commitInterval {
 				if err := c.commit(ctx); err != nil {
+					return err
+				}
+			}
+			if time.Since(c.synced) >= c.r.e.opts.SyncInterval {
+				if err := c.sync(ctx); err != nil {
 					return err
 				}
 			}
@@ -101,7 +111,7 @@ func (c *committer) handle(ctx context.Context, m message) error {
 		// Commit at once: the row drops the failed attempt's events
 		// before a retry of the file stages new ones, and shows the
 		// failure while the import runs.
-		return c.commit(ctx)
+		return c.flush(ctx)
 	case m.listed != nil:
 		l := m.listed
 		d := c.day(l.key)
@@ -163,5 +173,27 @@ func (c *committer) commit(ctx context.Context) error {
 	c.r.progress.duplicates.Add(res.Duplicates)
 	c.files, c.events = c.files[:0], 0
 	clear(c.prefixes)
+	c.unsynced = true
 	return nil
+}
+
+// sync makes the commits so far durable.
+func (c *committer) sync(ctx context.Context) error {
+	c.synced = time.Now()
+	if !c.unsynced {
+		return nil
+	}
+	if err := c.w.Sync(ctx); err != nil {
+		return fmt.Errorf("engine: sync: %w", err)
+	}
+	c.unsynced = false
+	return nil
+}
+
+// flush commits what waits and syncs.
+func (c *committer) flush(ctx context.Context) error {
+	if err := c.commit(ctx); err != nil {
+		return err
+	}
+	return c.sync(ctx)
 }

@@ -26,12 +26,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAllowance   = time.Hour
-	DefaultAttempts    = 4
-	DefaultBackoff     = time.Second
-	DefaultBatchEvents = 50_000
-	DefaultRegion      = "us-east-1"
-	DefaultAccount     = "000000000000"
+	DefaultAllowance    = time.Hour
+	DefaultAttempts     = 4
+	DefaultBackoff      = time.Second
+	DefaultBatchEvents  = 20_000
+	DefaultSyncInterval = 5 * time.Second
+	DefaultRegion       = "us-east-1"
+	DefaultAccount      = "000000000000"
 )
 
 // DefaultConcurrency is the default number of files read at once: enough
@@ -51,6 +52,9 @@ type Options struct {
 	Backoff time.Duration
 	// BatchEvents is how many events a commit gathers before it is made.
 	BatchEvents int
+	// SyncInterval is the longest committed files wait to become durable,
+	// and visible to the import's statistics.
+	SyncInterval time.Duration
 	// MaxRecordSize caps the size of one record, in bytes.
 	MaxRecordSize int
 	// OpenSource opens import sources; the default is Sources("").
@@ -74,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BatchEvents <= 0 {
 		o.BatchEvents = DefaultBatchEvents
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = DefaultSyncInterval
 	}
 	if o.OpenSource == nil {
 		o.OpenSource = Sources("")

@@ -107,7 +107,7 @@ func TestProgress(t *testing.T) {
 
 // TestProgressDuringRun checks the live counters of a running import.
 func TestProgressDuringRun(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, BatchEvents: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	keys := []string{key(day.Add(time.Hour)), key(day.Add(2 * time.Hour)), key(day.Add(3 * time.Hour))}
 	for i, k := range keys {
@@ -128,7 +128,13 @@ func TestProgressDuringRun(t *testing.T) {
 	if p.Listing || p.Days != 1 || p.DaysListed != 1 || p.FilesFound != 3 || p.Events != 10 || p.Stored != 10 || p.PrefixesFound != 1 || p.PrefixesCompleted != 0 || p.Started.IsZero() {
 		t.Errorf("progress while the second file is read: %+v", p)
 	}
-	if st := e.stats(id); st.FilesCompleted != 1 || st.EventsCompleted != 10 || st.PrefixesFound != 1 {
+	// The statistics follow once the commit is synced.
+	var st api.ImportStatistics
+	eventually(t, "the first file's sync", func() bool {
+		st = e.stats(id)
+		return st.FilesCompleted == 1
+	})
+	if st.EventsCompleted != 10 || st.PrefixesFound != 1 {
 		t.Errorf("statistics while running %+v", st)
 	}
 	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {

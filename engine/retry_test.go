@@ -186,7 +186,7 @@ func TestCommitFailure(t *testing.T) {
 		}
 	})
 	t.Run("mid run", func(t *testing.T) {
-		e := newEnv(t, engine.Options{BatchEvents: 1, Concurrency: 1})
+		e := newEnv(t, engine.Options{BatchEvents: 1, Concurrency: 1, SyncInterval: 10 * time.Millisecond})
 		keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 4, 20)
 		// Once the first 3 files are committed (one commit each), the
 		// next commit fails.

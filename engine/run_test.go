@@ -467,7 +467,7 @@ func TestRetryAfterChange(t *testing.T) {
 // TestRetryStatusDuringRun checks that a file waiting for its next attempt
 // is listed with status RETRY while the import runs.
 func TestRetryStatusDuringRun(t *testing.T) {
-	e := newEnv(t, engine.Options{Attempts: 3, Backoff: time.Hour, BatchEvents: 1})
+	e := newEnv(t, engine.Options{Attempts: 3, Backoff: time.Hour, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	flaky, fine := key(day.Add(time.Hour)), key(day.Add(2*time.Hour))
 	e.put(flaky, evs("flaky", 5, day)...)

@@ -167,19 +167,29 @@ type Store interface {
 //
 // Events are staged per file key and stay invisible until a Commit carries
 // that file's row with status FileImported: then the file's events and its
-// row become durable together. A file is never partly stored.
+// row are stored together. A file is never partly stored.
+//
+// Commits are made durable in groups: Sync makes every Commit so far
+// durable, and until then a crash, a failed Commit or Close loses them
+// all, never a part of one. The rows and events of Commits not synced yet
+// may be invisible to the Store's other methods.
 type Writer interface {
 	// Append stages events read from the object key. The Writer does not
 	// keep the slice, so the caller may reuse it.
 	Append(ctx context.Context, key string, events []Event) error
-	// Commit makes c durable in one transaction: the staged events of every
-	// file in c.Files with status FileImported (less any event whose eventID
-	// the store already holds, and less repeats among them), then all rows
-	// of c. Events staged for files of c with another status are dropped;
+	// Commit stores c atomically: the staged events of every file in
+	// c.Files with status FileImported (less any event whose eventID the
+	// store already holds, and less repeats among them), then all rows of
+	// c. Events staged for files of c with another status are dropped;
 	// events staged for files not in c stay staged. When Commit returns an
-	// error nothing of c is stored, and staged events of c's files are gone.
+	// error, nothing of c nor of the Commits since the last Sync is stored,
+	// and the Writer is of no more use.
 	Commit(ctx context.Context, c Commit) (CommitResult, error)
-	// Close drops everything staged and not committed.
+	// Sync makes every Commit so far durable. When it returns an error,
+	// none of the Commits since the last Sync is stored, and the Writer is
+	// of no more use.
+	Sync(ctx context.Context) error
+	// Close drops everything staged, and the Commits not synced.
 	Close() error
 }
 

@@ -59,6 +59,9 @@ func loadUntilKilled(ctx context.Context, s *Store) error {
 			Prefixes: []sink.Prefix{{ImportID: imp.ID, Key: "p/"}},
 			Import:   &imp,
 		})
+		if err == nil {
+			err = w.Sync(ctx)
+		}
 		if err != nil {
 			return err
 		}

@@ -181,6 +181,9 @@ func TestReopen(t *testing.T) {
 	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file}, Prefixes: []sink.Prefix{prefix}, Import: &imp}); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(holderPath(path)); err != nil {
 		t.Errorf("no holder file while the database is open: %v", err)
 	}
@@ -372,6 +375,9 @@ func TestOddStoreID(t *testing.T) {
 	res, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "k", Status: sink.FileImported}}})
 	if err != nil || res.Stored != 3 {
 		t.Fatalf("Commit = %+v, %v", res, err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if n := mustCount(t, s, `SELECT count(*) FROM "it's ""odd""; DROP TABLE x"`); n != 3 {
 		t.Errorf("count = %d, want 3", n)

@@ -116,6 +116,9 @@ func TestStageLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if res.Stored != appended || res.Duplicates != 0 {
 		t.Errorf("commit result %+v, want %d stored", res, appended)
 	}
@@ -147,6 +150,9 @@ func TestStagedDedup(t *testing.T) {
 	if _, err := w.Commit(ctx, imported("old")); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		key    string
 		events []sink.Event
@@ -166,6 +172,9 @@ func TestStagedDedup(t *testing.T) {
 	}
 	res, err := w.Commit(ctx, imported("ka", "kb"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// 53 staged; dropped: the repeats of x0, x1, x2, x3 and x5, and x4,
@@ -248,7 +257,7 @@ func TestStagedRowsDropped(t *testing.T) {
 	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "ka", Status: "DONE"}}}); err == nil {
 		t.Fatal("Commit of an invalid status succeeded")
 	}
-	want("after a failed commit", 10, true)
+	want("after a failed commit, which rolls back", 0, false)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +365,9 @@ func TestStagingSameResults(t *testing.T) {
 			var first sink.CommitResult
 			for i, w := range writers {
 				res, err := w.Commit(ctx, c)
+				if err == nil {
+					err = w.Sync(ctx)
+				}
 				if err != nil {
 					t.Fatalf("step %d: limit %d: Commit: %v", step, limits[i], err)
 				}

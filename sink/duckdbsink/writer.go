@@ -38,6 +38,8 @@ type writer struct {
 	seq    int64 // the number of the last event staged
 	lastID int64 // the last stage ID given to a key
 	table  bool  // the staging table exists
+	tx     bool  // conn has a transaction open: commits not synced yet
+	err    error // why w failed; a failed writer does nothing more
 	closed bool
 }
 
@@ -77,6 +79,43 @@ func eventsSize(events []sink.Event) int64 {
 
 var errWriterClosed = errors.New("duckdbsink: writer is closed")
 
+// usable returns why w cannot be used, or nil.
+func (w *writer) usable() error {
+	switch {
+	case w.closed:
+		return errWriterClosed
+	case w.err != nil:
+		return fmt.Errorf("duckdbsink: writer failed before: %w", w.err)
+	}
+	return nil
+}
+
+// begin opens the transaction of w's connection, unless it is open. Every
+// change w makes, staged rows included, belongs to that transaction until
+// Sync commits it.
+func (w *writer) begin(ctx context.Context) error {
+	if w.tx {
+		return nil
+	}
+	if _, err := w.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	w.tx = true
+	return nil
+}
+
+// fail rolls back w's transaction, which an error inside it has spoiled,
+// and keeps err: w does nothing more. It returns err.
+func (w *writer) fail(err error) error {
+	if w.tx {
+		_, _ = w.conn.ExecContext(context.Background(), `ROLLBACK`)
+		w.tx = false
+	}
+	w.err = err
+	w.staged, w.mem = map[string]*stage{}, 0
+	return err
+}
+
 // ownConnector opens connections of a Store's database for a pool of
 // their own, which closes them when it closes and leaves the database
 // open: it lacks the Close method of the Store's connector.
@@ -112,6 +151,10 @@ func (s *Store) NewWriter(ctx context.Context, storeID string) (sink.Writer, err
 		_ = db.Close()
 		return nil, fmt.Errorf("duckdbsink: new writer: %w", err)
 	}
+	if err := registerFeed(conn, s.connector); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("duckdbsink: new writer: %w", err)
+	}
 	w := &writer{s: s, storeID: storeID, limit: s.stageLimit, db: db, conn: conn, staged: map[string]*stage{}}
 	s.writers[storeID] = w
 	return w, nil
@@ -127,8 +170,8 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return errWriterClosed
+	if err := w.usable(); err != nil {
+		return err
 	}
 	if len(events) == 0 {
 		return nil
@@ -143,12 +186,12 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 		largest := w.largest(st, size)
 		if largest != st {
 			if err := w.spill(ctx, largest, batch{}, 0); err != nil {
-				return fmt.Errorf("duckdbsink: append %s: %w", key, err)
+				return w.fail(fmt.Errorf("duckdbsink: append %s: %w", key, err))
 			}
 			continue
 		}
 		if err := w.spill(ctx, st, b, size); err != nil {
-			return fmt.Errorf("duckdbsink: append %s: %w", key, err)
+			return w.fail(fmt.Errorf("duckdbsink: append %s: %w", key, err))
 		}
 		w.staged[key] = st
 		w.seq += int64(len(events))
@@ -203,7 +246,7 @@ var stagingTableDDL = func() string {
 }()
 
 // spill moves the batches of st, then b, whose events take size bytes,
-// into the staging table, in one transaction. It adds them in order of
+// into the staging table, in w's transaction. It adds them in order of
 // eventTime, so that the table holds sorted runs, which lets a commit read
 // a range of eventTime without reading every row.
 func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) error {
@@ -221,6 +264,9 @@ func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) erro
 		}
 	}
 	slices.SortStableFunc(rows, func(a, b seqEvent) int { return a.e.Time.Compare(b.e.Time) })
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
 	if !w.table {
 		if _, err := w.conn.ExecContext(ctx, stagingTableDDL); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
@@ -231,28 +277,26 @@ func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) erro
 	if id == 0 {
 		id = w.lastID + 1
 	}
-	err := inConnTx(ctx, w.conn, func() error {
-		return w.conn.Raw(func(dc any) error {
-			a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", stagingName)
-			if err != nil {
+	err := w.conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", stagingName)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, sink.NumColumns+4)
+		vals[sink.NumColumns] = id
+		for _, r := range rows {
+			eventValues(vals, r.e)
+			vals[sink.EventTime] = r.e.Time
+			vals[sink.NumColumns+1] = r.seq
+			vals[sink.NumColumns+2] = int16(r.e.Time.Nanosecond() % 1000)
+			vals[sink.NumColumns+3] = r.e.Null.Has(sink.EventTime)
+			if err := a.AppendRow(vals...); err != nil {
+				_ = a.Clear()
+				_ = a.Close()
 				return err
 			}
-			vals := make([]driver.Value, sink.NumColumns+4)
-			vals[sink.NumColumns] = id
-			for _, r := range rows {
-				eventValues(vals, r.e)
-				vals[sink.EventTime] = r.e.Time
-				vals[sink.NumColumns+1] = r.seq
-				vals[sink.NumColumns+2] = int16(r.e.Time.Nanosecond() % 1000)
-				vals[sink.NumColumns+3] = r.e.Null.Has(sink.EventTime)
-				if err := a.AppendRow(vals...); err != nil {
-					_ = a.Clear()
-					_ = a.Close()
-					return err
-				}
-			}
-			return a.CloseWithCancel(ctx)
-		})
+		}
+		return a.CloseWithCancel(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("stage events in table: %w", err)
@@ -306,6 +350,9 @@ func (w *writer) forget(ctx context.Context, keys ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
 	for _, st := range w.staged {
 		if st.id != 0 {
 			_, err := w.conn.ExecContext(ctx, `DELETE FROM `+stagingTable+` WHERE stage IN (SELECT unnest(?::BIGINT[]))`, ids)
@@ -319,7 +366,7 @@ func (w *writer) forget(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// Close drops everything staged and not committed.
+// Close drops everything staged, and rolls back the commits not synced.
 func (w *writer) Close() error {
 	w.s.mu.Lock()
 	if w.s.writers[w.storeID] == w {
@@ -342,12 +389,17 @@ func (w *writer) drop() error {
 	}
 	w.closed = true
 	w.staged, w.mem = nil, 0
-	return errors.Join(w.conn.Close(), w.db.Close())
+	var rollback error
+	if w.tx {
+		_, rollback = w.conn.ExecContext(context.Background(), `ROLLBACK`)
+		w.tx = false
+	}
+	return errors.Join(rollback, w.conn.Close(), w.db.Close())
 }
 
-// Commit makes c durable in one transaction; see sink.Writer. When c
-// holds more than one row for the same file (or prefix), the last one
-// counts.
+// Commit adds c to w's transaction; see sink.Writer. When c holds more
+// than one row for the same file (or prefix), the last one counts. When it
+// fails, w rolls back its transaction and fails for good.
 //
 // When no file c imports has rows in the staging table, Commit inserts
 // their events from memory. Otherwise it moves their events in memory to
@@ -355,8 +407,8 @@ func (w *writer) drop() error {
 func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return sink.CommitResult{}, errWriterClosed
+	if err := w.usable(); err != nil {
+		return sink.CommitResult{}, err
 	}
 	files := lastFiles(c.Files)
 	status := make(map[string]sink.FileStatus, len(files))
@@ -371,18 +423,15 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 			spilled = spilled || s.id != 0
 		}
 	}
-	defer func() {
-		keys := make([]string, len(c.Files))
-		for i, f := range c.Files {
-			keys[i] = f.Key
-		}
-		_ = w.forget(context.WithoutCancel(ctx), keys...)
-	}()
+	keys := make([]string, len(c.Files))
+	for i, f := range c.Files {
+		keys[i] = f.Key
+	}
 	for _, f := range files {
 		switch f.Status {
 		case sink.FileImported, sink.FileRetry, sink.FileFailed:
 		default:
-			return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: file %s: invalid status %q", f.Key, f.Status)
+			return sink.CommitResult{}, w.fail(fmt.Errorf("duckdbsink: commit: file %s: invalid status %q", f.Key, f.Status))
 		}
 	}
 	table := w.s.eventTable(w.storeID)
@@ -390,7 +439,7 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 	if spilled {
 		for _, k := range imported {
 			if err := w.spill(ctx, k.stage, batch{}, 0); err != nil {
-				return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: %w", err)
+				return sink.CommitResult{}, w.fail(fmt.Errorf("duckdbsink: commit: %w", err))
 			}
 		}
 		insert = func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error) {
@@ -408,11 +457,38 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 			return insertEvents(ctx, conn, table, batches)
 		}
 	}
-	res, err := w.s.commit(ctx, w.conn, files, lastPrefixes(c.Prefixes), c.Import, insert)
+	err := w.begin(ctx)
+	var res sink.CommitResult
+	if err == nil {
+		res, err = w.s.commit(ctx, w.conn, files, lastPrefixes(c.Prefixes), c.Import, insert)
+	}
+	if err == nil {
+		err = w.forget(ctx, keys...)
+	}
 	if err != nil {
-		return sink.CommitResult{}, fmt.Errorf("duckdbsink: commit: %w", err)
+		return sink.CommitResult{}, w.fail(fmt.Errorf("duckdbsink: commit: %w", err))
 	}
 	return res, nil
+}
+
+// Sync commits w's transaction, which makes every Commit so far durable.
+func (w *writer) Sync(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if !w.tx {
+		return nil
+	}
+	w.s.write.Lock()
+	_, err := w.conn.ExecContext(ctx, `COMMIT`)
+	w.s.write.Unlock()
+	if err != nil {
+		return w.fail(fmt.Errorf("duckdbsink: sync: %w", err))
+	}
+	w.tx = false
+	return nil
 }
 
 type keyedBatch struct {
@@ -458,41 +534,21 @@ func lastPrefixes(prefixes []sink.Prefix) []sink.Prefix {
 	return out
 }
 
-// commit runs one Writer.Commit transaction on conn: it upserts the rows,
-// then inserts the events with insert.
+// commit runs one Writer.Commit in the open transaction of conn: it
+// upserts the rows, then inserts the events with insert.
 func (s *Store) commit(ctx context.Context, conn *sql.Conn, files []sink.File, prefixes []sink.Prefix, imp *sink.Import,
-	insert func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error)) (res sink.CommitResult, err error) {
+	insert func(ctx context.Context, conn *sql.Conn) (sink.CommitResult, error)) (sink.CommitResult, error) {
 	s.write.Lock()
 	defer s.write.Unlock()
-	err = inConnTx(ctx, conn, func() error {
-		if err := s.upsertRows(ctx, conn, files, prefixes); err != nil {
-			return err
+	if err := s.upsertRows(ctx, conn, files, prefixes); err != nil {
+		return sink.CommitResult{}, err
+	}
+	if imp != nil {
+		if _, err := conn.ExecContext(ctx, s.sql(putImportSQL), importArgs(imp)...); err != nil {
+			return sink.CommitResult{}, fmt.Errorf("import %s: %w", imp.ID, err)
 		}
-		if imp != nil {
-			if _, err := conn.ExecContext(ctx, s.sql(putImportSQL), importArgs(imp)...); err != nil {
-				return fmt.Errorf("import %s: %w", imp.ID, err)
-			}
-		}
-		res, err = insert(ctx, conn)
-		return err
-	})
-	return res, err
-}
-
-// inConnTx runs f in a transaction of conn and commits it, or rolls it
-// back when f or the commit fails.
-func inConnTx(ctx context.Context, conn *sql.Conn, f func() error) error {
-	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return err
 	}
-	err := f()
-	if err == nil {
-		_, err = conn.ExecContext(ctx, `COMMIT`)
-	}
-	if err != nil {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-	}
-	return err
+	return insert(ctx, conn)
 }
 
 // insertStaged inserts the events of stages, all in the staging table,
@@ -626,12 +682,6 @@ func insertStagedSQL(table string, bounds int) string {
 		USING (stage)`+where+` ORDER BY `+t+`, s.nanos, s.seq`)
 }
 
-// stagedEvent is an event to insert and the key of its object.
-type stagedEvent struct {
-	key string
-	e   *sink.Event
-}
-
 // insertEvents inserts the events of batches into the events table, in
 // conn's transaction: in order of eventTime, then of Append, less those
 // whose eventID the table holds with an eventTime in the range of all the
@@ -646,89 +696,30 @@ func insertEvents(ctx context.Context, conn *sql.Conn, table string, batches []k
 	}
 	rows := make([]stagedEvent, 0, total)
 	seen := make(map[string]struct{}, total)
-	var ids []string
 	lo, hi := batches[0].events[0].Time, batches[0].events[0].Time
 	for _, b := range batches {
 		for i := range b.events {
 			e := &b.events[i]
-			if e.Time.Before(lo) {
-				lo = e.Time
-			}
-			if e.Time.After(hi) {
-				hi = e.Time
-			}
+			lo, hi = minTime(lo, e.Time), maxTime(hi, e.Time)
 			if !e.Null.Has(sink.EventID) {
 				if _, ok := seen[e.ID()]; ok {
 					continue
 				}
 				seen[e.ID()] = struct{}{}
-				ids = append(ids, e.ID())
 			}
 			rows = append(rows, stagedEvent{b.key, e})
 		}
 	}
-	if len(ids) > 0 {
-		stored, err := storedIDs(ctx, conn, table, lo, hi, ids)
-		if err != nil {
-			return sink.CommitResult{}, err
-		}
-		if len(stored) > 0 {
-			rows = slices.DeleteFunc(rows, func(r stagedEvent) bool {
-				_, ok := stored[r.e.ID()]
-				return ok && !r.e.Null.Has(sink.EventID)
-			})
-		}
-	}
-	if len(rows) == 0 {
-		return sink.CommitResult{Duplicates: total}, nil
-	}
 	slices.SortStableFunc(rows, func(a, b stagedEvent) int { return a.e.Time.Compare(b.e.Time) })
-
-	err := appendRows(ctx, conn, insertEventsSQL(table), eventTypes, eventColumnNames(), len(rows), func(i int, vals []driver.Value) {
-		eventValues(vals, rows[i].e)
-		vals[sink.NumColumns] = rows[i].key
-	})
+	stored, err := insertFed(ctx, conn, table, rows, lo, hi)
 	if err != nil {
 		return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
 	}
-	stored := int64(len(rows))
 	return sink.CommitResult{Stored: stored, Duplicates: total - stored}, nil
-}
-
-// storedIDs returns which of ids the events table holds with an eventTime
-// in [lo, hi]. A duplicate delivery of an event has the same eventTime, so
-// looking only there finds every duplicate at a cost that does not grow
-// with the table: DuckDB skips the row groups outside the range.
-func storedIDs(ctx context.Context, conn *sql.Conn, table string, lo, hi time.Time, ids []string) (map[string]struct{}, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT "eventID" FROM `+table+`
-		WHERE "eventTime" BETWEEN ? AND ? AND "eventID" IN (SELECT unnest(?::VARCHAR[]))`, lo, hi, ids)
-	if err != nil {
-		return nil, fmt.Errorf("find stored events: %w", err)
-	}
-	defer rows.Close()
-	stored := map[string]struct{}{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("find stored events: %w", err)
-		}
-		stored[id] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find stored events: %w", err)
-	}
-	return stored, nil
 }
 
 // appendedTable names the rows of a query appender in its query.
 const appendedTable = "ctimport_rows"
-
-// insertEventsSQL returns the query of the events appender. Its rows have
-// the event columns with JSON ones as VARCHAR (the driver would encode a Go
-// string as a JSON string), and DuckDB casts them, which also checks them.
-func insertEventsSQL(table string) string {
-	return insertSQL(table, quoteIdent(sink.EventTime.Name()), "FROM "+appendedTable)
-}
 
 // insertSQL returns an INSERT into the events table of the rows of from
 // (a FROM clause and what follows), which have the columns of the events
@@ -753,32 +744,6 @@ func insertSQL(table, eventTime, from string) string {
 	exprs = append(exprs, key)
 	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT " +
 		strings.Join(exprs, ", ") + " " + from
-}
-
-func eventColumnNames() []string {
-	names := make([]string, 0, sink.NumColumns+1)
-	for c := range sink.NumColumns {
-		names = append(names, c.Name())
-	}
-	return append(names, sink.SourceKeyColumn)
-}
-
-// eventTypes returns the types of the events appender's columns.
-var eventTypes = typeInfos(eventColumnTypes()...)
-
-func eventColumnTypes() []duckdb.Type {
-	types := make([]duckdb.Type, 0, sink.NumColumns+1)
-	for c := range sink.NumColumns {
-		switch c.Kind() {
-		case sink.Timestamp:
-			types = append(types, duckdb.TYPE_TIMESTAMP_TZ)
-		case sink.Bool:
-			types = append(types, duckdb.TYPE_BOOLEAN)
-		default:
-			types = append(types, duckdb.TYPE_VARCHAR)
-		}
-	}
-	return append(types, duckdb.TYPE_VARCHAR)
 }
 
 // eventValues sets vals[:sink.NumColumns] to the column values of e.

@@ -64,6 +64,9 @@ func loadFiles(tb testing.TB, w sink.Writer, imp *sink.Import, files []logFile, 
 	if staged > 0 {
 		commit()
 	}
+	if err := w.Sync(ctx); err != nil {
+		tb.Fatalf("Sync: %v", err)
+	}
 	return total
 }
 

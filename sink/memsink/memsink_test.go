@@ -40,9 +40,17 @@ func TestFailCommits(t *testing.T) {
 			Prefixes: []sink.Prefix{{ImportID: imp.ID, Key: "p/"}},
 			Import:   &imp,
 		})
+		if err == nil {
+			err = w.Sync(ctx)
+		}
 		if i < 2 {
 			if !errors.Is(err, boom) {
 				t.Fatalf("commit %d: err = %v, want %v", i, err, boom)
+			}
+			// A failed Writer does nothing more: go on with a new one.
+			w.Close()
+			if w, err = s.NewWriter(ctx, eds.ID); err != nil {
+				t.Fatal(err)
 			}
 			if _, err := s.Import(ctx, imp.ID); !errors.Is(err, sink.ErrNotFound) {
 				t.Errorf("commit %d failed but stored the import (%v)", i, err)

@@ -17,7 +17,19 @@ type writer struct {
 	storeID string
 	staged  map[string][]batch
 	seq     int64
+	pending pending // what the Commits since the last Sync store
+	err     error   // why the writer failed; it does nothing more
 	closed  bool
+}
+
+// pending is what Commits store at the next Sync.
+type pending struct {
+	keys     []string // the object key of each event
+	events   []sink.Event
+	ids      map[string]struct{}
+	files    []sink.File
+	prefixes []sink.Prefix
+	imports  []sink.Import
 }
 
 // batch is the events of one Append; seq orders batches by Append.
@@ -28,6 +40,24 @@ type batch struct {
 }
 
 var errWriterClosed = errors.New("memsink: writer is closed")
+
+// usable returns why w cannot be used, or nil.
+func (w *writer) usable() error {
+	switch {
+	case w.closed:
+		return errWriterClosed
+	case w.err != nil:
+		return fmt.Errorf("memsink: writer failed before: %w", w.err)
+	}
+	return nil
+}
+
+// fail drops the Commits since the last Sync and keeps err: w does
+// nothing more. It returns err.
+func (w *writer) fail(err error) error {
+	w.err, w.pending, w.staged = err, pending{}, map[string][]batch{}
+	return err
+}
 
 // NewWriter returns a Writer loading events into event data store storeID:
 // sink.ErrNotFound when there is no such store, an error when the store
@@ -56,8 +86,8 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 	}
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
-	if w.closed {
-		return errWriterClosed
+	if err := w.usable(); err != nil {
+		return err
 	}
 	if len(events) > 0 {
 		w.seq++
@@ -66,24 +96,60 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 	return nil
 }
 
-// Close drops everything staged and not committed.
+// Close drops everything staged, and the Commits not synced.
 func (w *writer) Close() error {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
 	if w.s.writers[w.storeID] == w {
 		delete(w.s.writers, w.storeID)
 	}
-	w.closed, w.staged = true, nil
+	w.closed, w.staged, w.pending = true, nil, pending{}
 	return nil
 }
 
-// Commit makes c durable; see sink.Writer. When c holds more than one row
-// for the same file (or prefix), the last one counts.
+// Sync stores the Commits since the last Sync.
+func (w *writer) Sync(ctx context.Context) error {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return w.fail(fmt.Errorf("memsink: sync: %w", err))
+	}
+	p := w.pending
+	t := w.s.tables[w.storeID]
+	t.keys, t.events = append(t.keys, p.keys...), append(t.events, p.events...)
+	for id := range p.ids {
+		t.ids[id] = struct{}{}
+	}
+	for _, f := range p.files {
+		if w.s.files[f.ImportID] == nil {
+			w.s.files[f.ImportID] = map[string]sink.File{}
+		}
+		w.s.files[f.ImportID][f.Key] = f
+	}
+	for _, pr := range p.prefixes {
+		if w.s.prefixes[pr.ImportID] == nil {
+			w.s.prefixes[pr.ImportID] = map[string]sink.Prefix{}
+		}
+		w.s.prefixes[pr.ImportID][pr.Key] = pr
+	}
+	for _, imp := range p.imports {
+		w.s.putImport(imp)
+	}
+	w.pending = pending{}
+	return nil
+}
+
+// Commit adds c to what the next Sync stores; see sink.Writer. When c
+// holds more than one row for the same file (or prefix), the last one
+// counts.
 func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, error) {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
-	if w.closed {
-		return sink.CommitResult{}, errWriterClosed
+	if err := w.usable(); err != nil {
+		return sink.CommitResult{}, err
 	}
 	staged := w.staged
 	defer func() {
@@ -92,20 +158,20 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 		}
 	}()
 	if err := ctx.Err(); err != nil {
-		return sink.CommitResult{}, fmt.Errorf("memsink: commit: %w", err)
+		return sink.CommitResult{}, w.fail(fmt.Errorf("memsink: commit: %w", err))
 	}
 	last := map[string]sink.File{}
 	for _, f := range c.Files {
 		switch f.Status {
 		case sink.FileImported, sink.FileRetry, sink.FileFailed:
 		default:
-			return sink.CommitResult{}, fmt.Errorf("memsink: commit: file %s: invalid status %q", f.Key, f.Status)
+			return sink.CommitResult{}, w.fail(fmt.Errorf("memsink: commit: file %s: invalid status %q", f.Key, f.Status))
 		}
 		last[f.Key] = f
 	}
 	if w.s.failN > 0 {
 		w.s.failN--
-		return sink.CommitResult{}, fmt.Errorf("memsink: commit: %w", w.s.failErr)
+		return sink.CommitResult{}, w.fail(fmt.Errorf("memsink: commit: %w", w.s.failErr))
 	}
 
 	var batches []batch
@@ -115,7 +181,10 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 		}
 	}
 	slices.SortFunc(batches, func(a, b batch) int { return cmp.Compare(a.seq, b.seq) })
-	t := w.s.tables[w.storeID]
+	t, p := w.s.tables[w.storeID], &w.pending
+	if p.ids == nil {
+		p.ids = map[string]struct{}{}
+	}
 	var res sink.CommitResult
 	var keys []string
 	var events []sink.Event
@@ -124,8 +193,9 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 		for _, e := range b.events {
 			if !e.Null.Has(sink.EventID) {
 				_, stored := t.ids[e.ID()]
+				_, synced := p.ids[e.ID()]
 				_, repeat := seen[e.ID()]
-				if stored || repeat {
+				if stored || synced || repeat {
 					res.Duplicates++
 					continue
 				}
@@ -140,29 +210,23 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 	}
 	slices.SortStableFunc(order, func(i, j int) int { return events[i].Time.Compare(events[j].Time) })
 	for _, i := range order {
-		t.keys, t.events = append(t.keys, keys[i]), append(t.events, events[i])
+		p.keys, p.events = append(p.keys, keys[i]), append(p.events, events[i])
 	}
 	for id := range seen {
-		t.ids[id] = struct{}{}
+		p.ids[id] = struct{}{}
 	}
 	res.Stored = int64(len(events))
 
 	for _, f := range c.Files {
 		f.Delivery, f.Updated = norm(f.Delivery), norm(f.Updated)
-		if w.s.files[f.ImportID] == nil {
-			w.s.files[f.ImportID] = map[string]sink.File{}
-		}
-		w.s.files[f.ImportID][f.Key] = f
+		p.files = append(p.files, f)
 	}
-	for _, p := range c.Prefixes {
-		p.Updated = norm(p.Updated)
-		if w.s.prefixes[p.ImportID] == nil {
-			w.s.prefixes[p.ImportID] = map[string]sink.Prefix{}
-		}
-		w.s.prefixes[p.ImportID][p.Key] = p
+	for _, pr := range c.Prefixes {
+		pr.Updated = norm(pr.Updated)
+		p.prefixes = append(p.prefixes, pr)
 	}
 	if c.Import != nil {
-		w.s.putImport(*c.Import)
+		p.imports = append(p.imports, *c.Import)
 	}
 	return res, nil
 }

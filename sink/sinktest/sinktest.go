@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"CommitOrder", testCommitOrder},
 		{"AppendCopies", testAppendCopies},
 		{"InvalidCommit", testInvalidCommit},
+		{"Sync", testSync},
 		{"WriterClose", testWriterClose},
 		{"Concurrent", testConcurrent},
 	}
@@ -205,11 +206,22 @@ func file(importID, key string, status sink.FileStatus) sink.File {
 	return sink.File{ImportID: importID, Key: key, Prefix: "p/", Status: status, Updated: base}
 }
 
+func closeWriter(t *testing.T, w sink.Writer) {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatalf("Writer.Close: %v", err)
+	}
+}
+
+// commit commits c and syncs it.
 func commit(t *testing.T, w sink.Writer, c sink.Commit) sink.CommitResult {
 	t.Helper()
 	res, err := w.Commit(t.Context(), c)
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
+	}
+	if err := w.Sync(t.Context()); err != nil {
+		t.Fatalf("Sync: %v", err)
 	}
 	return res
 }
@@ -735,22 +747,85 @@ func testInvalidCommit(t *testing.T, s sink.Store) {
 	if _, err := w.Commit(t.Context(), sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported), bad}}); err == nil {
 		t.Fatal("Commit of a file with an invalid status succeeded")
 	}
+	if err := w.Sync(t.Context()); err == nil {
+		t.Error("Sync of a failed Writer succeeded")
+	}
+	if err := w.Append(t.Context(), "kc", events("c", 2, base)); err == nil {
+		t.Error("Append to a failed Writer succeeded")
+	}
+	closeWriter(t, w)
+
+	w = newWriter(t, s, eds.ID)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	appendEvents(t, w, "kc", events("c", 2, base))
 	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "kc", sink.FileImported)}}); err == nil {
 		t.Fatal("Commit with a canceled context succeeded")
 	}
+	closeWriter(t, w)
 	if got := readEvents(t, s, eds.ID); len(got) != 0 {
 		t.Errorf("%d events stored by failed commits", len(got))
 	}
 	if files, err := s.Files(t.Context(), sink.FileQuery{ImportID: imp.ID}); err != nil || len(files) != 0 {
 		t.Errorf("failed commits stored rows %v (%v)", fileKeys(files), err)
 	}
+	w = newWriter(t, s, eds.ID)
 	res := commit(t, w, sink.Commit{Files: []sink.File{
 		file(imp.ID, "ka", sink.FileImported), file(imp.ID, "kb", sink.FileImported), file(imp.ID, "kc", sink.FileImported),
 	}})
 	wantResult(t, res, 0, 0)
+}
+
+// testSync checks that Commits become visible and durable at Sync, that
+// a later Commit already sees the events of earlier ones, and that Close
+// and a failed Commit drop what is not synced.
+func testSync(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	a, b := events("a", 3, base), events("b", 2, base)
+	appendEvents(t, w, "ka", a)
+	res, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}})
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	wantResult(t, res, 3, 0)
+	if got := readEvents(t, s, eds.ID); len(got) != 0 {
+		t.Errorf("%d events visible before Sync", len(got))
+	}
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st.FilesCompleted != 0 {
+		t.Errorf("Stats before Sync = %+v, %v; want no file completed", st, err)
+	}
+	appendEvents(t, w, "kdup", a[:1])
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "kdup", sink.FileImported)}}), 0, 1)
+	wantKeys(t, s, eds.ID, keysOf("ka", a, nil))
+	if st, err := s.Stats(ctx, imp.ID); err != nil || st.FilesCompleted != 2 {
+		t.Errorf("Stats after Sync = %+v, %v; want 2 files", st, err)
+	}
+
+	appendEvents(t, w, "kb", b)
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "kb", sink.FileImported)}}); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	closeWriter(t, w)
+	wantKeys(t, s, eds.ID, keysOf("ka", a, nil))
+
+	w = newWriter(t, s, eds.ID)
+	appendEvents(t, w, "kb", b)
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "kb", sink.FileImported)}}); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{file(imp.ID, "kc", "DONE")}}); err == nil {
+		t.Fatal("Commit of a file with an invalid status succeeded")
+	}
+	if err := w.Sync(ctx); err == nil {
+		t.Error("Sync after a failed Commit succeeded")
+	}
+	wantKeys(t, s, eds.ID, keysOf("ka", a, nil))
+	if files, err := s.Files(ctx, sink.FileQuery{ImportID: imp.ID, Prefix: "kb"}); err != nil || len(files) != 0 {
+		t.Errorf("a Commit before a failed one stored rows %v (%v)", fileKeys(files), err)
+	}
 }
 
 func testWriterClose(t *testing.T, s sink.Store) {
