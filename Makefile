@@ -1,14 +1,16 @@
-# ctimport: `make demo` imports the bundled sample and shows it; `make test` runs every test.
+# ctimport: `make demo` imports the bundled sample and shows it; `make test` runs every test;
+# `make bench` runs the benchmark report.
 
 GO       ?= go
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO    := $(or $(shell command -v minio 2>/dev/null),$(GOBIN)/minio)
 BIN      := bin/ctimport
+BENCH_SCALE ?= 1
 DEMO_DB  := demo.duckdb
 SAMPLE   := $(CURDIR)/testdata/corpus
 
-.PHONY: all build demo test minio vet clean
+.PHONY: all build demo test bench minio vet clean
 
 all: build
 
@@ -40,6 +42,13 @@ vet:
 
 test: minio vet
 	MINIO_BIN=$(MINIO) $(GO) test -count=1 -timeout 60m ./...
+
+# Measure ctimport end to end against the floors of this machine and its peers, over one generated corpus
+# of about 324,000 events and 420 MB of JSON (BENCH_SCALE=2 doubles its days), with the scaling, latency,
+# memory and listing sections; print the report and save it as JSON in bench/out/. Takes a few
+# minutes. The Go benchmarks of the rows, on a small corpus: go test -run '^$$' -bench . ./bench/...
+bench: minio
+	MINIO_BIN=$(MINIO) $(GO) run ./bench/cmd/benchreport -scale $(BENCH_SCALE)
 
 clean:
 	rm -rf bin $(DEMO_DB) $(DEMO_DB).wal

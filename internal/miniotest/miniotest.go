@@ -9,6 +9,9 @@
 //		m.Run()
 //	}
 //
+// Programs other than tests start a server with Launch and end it with
+// Close.
+//
 // The server binary is $MINIO_BIN, else "minio" on PATH, else minio in the
 // Go bin directory. When none exists it is built with "go install", which
 // takes minutes the first time.
@@ -81,6 +84,25 @@ func Start(tb testing.TB) *Server {
 		os.RemoveAll(s.dir)
 	})
 	return s
+}
+
+// Launch starts a server outside of tests; logf, when not nil, tells of a
+// MinIO install. Close stops the server and removes its data.
+func Launch(logf func(format string, args ...any)) (*Server, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	s, err := start(logf)
+	if err != nil {
+		return nil, fmt.Errorf("miniotest: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the server and removes its data.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
 }
 
 var shared struct {
@@ -240,6 +262,16 @@ func (s *Server) SecretKey() string { return s.secret }
 
 // Client returns a client signed with the root user's keys.
 func (s *Server) Client() *minio.Client { return s.client }
+
+// Pid returns the process ID of the server, or 0 when it is stopped.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
 
 // Stop kills the server, as a crash would. Stopping a stopped server does
 // nothing.

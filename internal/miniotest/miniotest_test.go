@@ -76,3 +76,28 @@ func TestShared(t *testing.T) {
 		t.Error("empty root keys")
 	}
 }
+
+func TestLaunch(t *testing.T) {
+	s, err := miniotest.Launch(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Client().MakeBucket(ctx, "launched", minio.MakeBucketOptions{}); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	if s.Pid() <= 0 {
+		t.Errorf("a running server has pid %d", s.Pid())
+	}
+	s.Close()
+	if s.Pid() != 0 {
+		t.Errorf("a stopped server has pid %d", s.Pid())
+	}
+	resp, err := http.Get(s.Endpoint() + "/minio/health/live")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("the server answers after Close")
+	}
+}
