@@ -26,26 +26,34 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAllowance    = time.Hour
-	DefaultAttempts     = 4
-	DefaultBackoff      = time.Second
-	DefaultBatchEvents  = 20_000
-	DefaultSyncInterval = 5 * time.Second
-	DefaultRegion       = "us-east-1"
-	DefaultAccount      = "000000000000"
+	DefaultAllowance     = time.Hour
+	DefaultDownloads     = 32
+	DefaultPrefetchBytes = 32 << 20
+	DefaultAttempts      = 4
+	DefaultBackoff       = time.Second
+	DefaultBatchEvents   = 20_000
+	DefaultSyncInterval  = 5 * time.Second
+	DefaultRegion        = "us-east-1"
+	DefaultAccount       = "000000000000"
 )
 
-// DefaultConcurrency is the default number of files read at once: enough
-// to keep every CPU busy while other reads wait on the network.
-func DefaultConcurrency() int { return 2 * runtime.NumCPU() }
+// DefaultConcurrency is the default number of files decoded at once: one
+// per CPU. Downloads wait on the network in fetchers of their own.
+func DefaultConcurrency() int { return runtime.NumCPU() }
 
 // SourceOpener opens the source of an import.
 type SourceOpener func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error)
 
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
-	// Concurrency is how many files are read at once.
+	// Concurrency is how many files are decoded at once.
 	Concurrency int
+	// Downloads is how many objects are fetched at once, ahead of the
+	// decoding, to hide the latency of the source.
+	Downloads int
+	// PrefetchBytes bounds the memory of the objects fetched and not yet
+	// decoded.
+	PrefetchBytes int64
 	// Attempts is how often a file is read before a transient error is final.
 	Attempts int
 	// Backoff is the wait before the second attempt; it doubles with each attempt.
@@ -69,6 +77,12 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency()
+	}
+	if o.Downloads <= 0 {
+		o.Downloads = DefaultDownloads
+	}
+	if o.PrefetchBytes <= 0 {
+		o.PrefetchBytes = DefaultPrefetchBytes
 	}
 	if o.Attempts <= 0 {
 		o.Attempts = DefaultAttempts

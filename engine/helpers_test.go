@@ -331,22 +331,21 @@ func (s *spy) reset() (opens map[string]int, lists []string) {
 	return opens, lists
 }
 
-// gate returns a hook that blocks the first Open of key until the run
-// stops (its context ends), and a channel closed when that Open starts.
-func gate(key string) (func(ctx context.Context, k string) error, <-chan struct{}) {
+// gate returns a wrapper for spy.setWrap that blocks the first read of
+// the content of key until the run stops (its context ends), and a
+// channel closed when that read starts. Tests using it fetch one file at
+// a time and read none ahead (Options Downloads 1 and PrefetchBytes 1), so
+// that the files reach the worker in order and the worker, not a fetcher,
+// reads them: the files before key are then read in full.
+func gate(key string) (func(ctx context.Context, k string, r io.ReadCloser) io.ReadCloser, <-chan struct{}) {
 	reached := make(chan struct{})
 	var once sync.Once
-	return func(ctx context.Context, k string) error {
-		if k != key {
-			return nil
+	var gated atomic.Bool
+	return func(ctx context.Context, k string, r io.ReadCloser) io.ReadCloser {
+		if k != key || gated.Swap(true) {
+			return r
 		}
-		first := false
-		once.Do(func() { first = true; close(reached) })
-		if !first {
-			return nil
-		}
-		<-ctx.Done()
-		return ctx.Err()
+		return &stallingReader{ReadCloser: r, ctx: ctx, reached: reached, once: &once}
 	}, reached
 }
 

@@ -107,14 +107,14 @@ func TestProgress(t *testing.T) {
 
 // TestProgressDuringRun checks the live counters of a running import.
 func TestProgressDuringRun(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	keys := []string{key(day.Add(time.Hour)), key(day.Add(2 * time.Hour)), key(day.Add(3 * time.Hour))}
 	for i, k := range keys {
 		e.put(k, evs(k, 10*(i+1), day)...)
 	}
 	hook, reached := gate(keys[1])
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 

@@ -37,11 +37,11 @@ func putDays(e *env, first time.Time, days, files, n int) []string {
 // it: the retry reads only what the stopped run did not commit, and the
 // store ends with every event once.
 func TestStopAndRetry(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 3, 3, 50)
 	stopAt := 4 // the second file of the second day
 	hook, reached := gate(keys[stopAt])
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 
 	id := e.startNew()
 	waitClosed(t, reached, "the read of "+keys[stopAt])
@@ -186,7 +186,7 @@ func TestCommitFailure(t *testing.T) {
 		}
 	})
 	t.Run("mid run", func(t *testing.T) {
-		e := newEnv(t, engine.Options{BatchEvents: 1, Concurrency: 1, SyncInterval: 10 * time.Millisecond})
+		e := newEnv(t, engine.Options{BatchEvents: 1, Concurrency: 1, Downloads: 1, SyncInterval: 10 * time.Millisecond})
 		keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 4, 20)
 		// Once the first 3 files are committed (one commit each), the
 		// next commit fails.
@@ -310,11 +310,11 @@ func TestRetryRules(t *testing.T) {
 // TestRetryNewFiles checks that a retry also reads files delivered into a
 // prefix the stopped run had not finished.
 func TestRetryNewFiles(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	keys := putDays(e, day, 1, 3, 5)
 	hook, reached := gate(keys[1])
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
@@ -333,10 +333,10 @@ func TestRetryNewFiles(t *testing.T) {
 // INITIALIZING or IN_PROGRESS as STOPPED, leaves running and ended imports
 // alone, and that a recovered import can be retried.
 func TestRecover(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 2, 10)
 	hook, reached := gate(keys[2])
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 
@@ -509,10 +509,10 @@ func TestIncremental(t *testing.T) {
 // TestIncrementalIgnoresUnfinished checks that an incremental import does
 // not start after an import that was stopped before it finished.
 func TestIncrementalIgnoresUnfinished(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	keys := putDays(e, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), 3, 2, 3)
 	hook, reached := gate(keys[len(keys)-1])
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.start(newImport(e.eds.Name, srcURI), engine.StartOptions{Incremental: true})
 	waitClosed(t, reached, "the gated read")
 	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine/logfile"
@@ -23,6 +24,10 @@ const chunkEvents = 1024
 
 // jobBuffer is how many listed files may wait for a worker.
 const jobBuffer = 4096
+
+// prefetchLimit is the size of the largest object read into memory ahead
+// of the workers; larger ones are streamed.
+const prefetchLimit = 4 << 20
 
 // commitInterval is the longest a finished file waits for its commit.
 const commitInterval = 2 * time.Second
@@ -195,8 +200,22 @@ func (r *run) pipeline() error {
 			defer r.progress.listing.Store(false)
 			return r.list(ictx, days, completed, jobs, msgs)
 		})
+		// Downloads run ahead of the CPU workers, so that the workers need
+		// not wait for the source's latency.
+		// The fetchers open objects with the context of the workers, which
+		// read the streamed ones after the fetchers are done.
+		fetched := make(chan prefetch)
+		var fetchers errgroup.Group
+		budget := semaphore.NewWeighted(r.e.opts.PrefetchBytes)
+		for range r.e.opts.Downloads {
+			fetchers.Go(func() error { return r.fetch(ictx, budget, jobs, fetched) })
+		}
+		inner.Go(func() error {
+			defer close(fetched)
+			return fetchers.Wait()
+		})
 		for range r.e.opts.Concurrency {
-			inner.Go(func() error { return r.work(ictx, jobs, msgs) })
+			inner.Go(func() error { return r.work(ictx, fetched, msgs) })
 		}
 		return inner.Wait()
 	})
@@ -319,16 +338,74 @@ func (r *run) skipKeys(ctx context.Context, prefix string) (map[string]bool, err
 	return skip, nil
 }
 
-// work reads files until jobs is closed.
-func (r *run) work(ctx context.Context, jobs <-chan job, msgs chan<- message) error {
-	buf := make([]sink.Event, chunkEvents)
+// prefetch is a job whose object a fetcher opened and, when it is small,
+// read into memory.
+type prefetch struct {
+	job
+	body    io.ReadCloser // the content; nil when opening it failed
+	obj     s3scan.Object
+	err     error  // why opening or reading it failed
+	release func() // gives back what the content held of the budget
+}
+
+// fetch opens the objects of jobs until jobs is closed, reads each into
+// memory when it is at most prefetchLimit bytes and the budget has room
+// for it, and hands them to the workers. Larger objects go on as streams.
+func (r *run) fetch(ctx context.Context, budget *semaphore.Weighted, jobs <-chan job, out chan<- prefetch) error {
 	for {
+		var j job
+		var ok bool
 		select {
-		case j, ok := <-jobs:
+		case j, ok = <-jobs:
 			if !ok {
 				return nil
 			}
-			if err := r.readWithRetries(ctx, j, msgs, buf); err != nil {
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p := prefetch{job: j, release: func() {}}
+		p.body, p.obj, p.err = r.src.Open(ctx, j.file.Key)
+		if p.err == nil && p.obj.Size <= min(prefetchLimit, r.e.opts.PrefetchBytes) {
+			n := max(p.obj.Size, 1)
+			if err := budget.Acquire(ctx, n); err != nil {
+				p.body.Close()
+				return err
+			}
+			var buf bytes.Buffer
+			buf.Grow(int(p.obj.Size))
+			_, err := buf.ReadFrom(p.body)
+			p.body.Close()
+			if err != nil {
+				budget.Release(n)
+				p.body, p.err = nil, err
+			} else {
+				p.body, p.release = io.NopCloser(&buf), func() { budget.Release(n) }
+			}
+		}
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			if p.body != nil {
+				p.body.Close()
+			}
+			p.release()
+			return ctx.Err()
+		}
+	}
+}
+
+// work reads the prefetched files until fetched is closed.
+func (r *run) work(ctx context.Context, fetched <-chan prefetch, msgs chan<- message) error {
+	buf := make([]sink.Event, chunkEvents)
+	for {
+		select {
+		case p, ok := <-fetched:
+			if !ok {
+				return nil
+			}
+			err := r.readWithRetries(ctx, p, msgs, buf)
+			p.release()
+			if err != nil {
 				return err
 			}
 		case <-ctx.Done():
@@ -338,10 +415,18 @@ func (r *run) work(ctx context.Context, jobs <-chan job, msgs chan<- message) er
 }
 
 // readWithRetries reads one file, retrying transient failures, and reports
-// the outcome to the committer. It returns an error only when ctx ends.
-func (r *run) readWithRetries(ctx context.Context, j job, msgs chan<- message, buf []sink.Event) error {
+// the outcome to the committer. The first attempt reads what the fetcher
+// opened; a retry opens the object again. It returns an error only when
+// ctx ends.
+func (r *run) readWithRetries(ctx context.Context, p prefetch, msgs chan<- message, buf []sink.Event) error {
+	j := p.job
 	for attempt := 1; ; attempt++ {
-		row, err := r.readFile(ctx, j, msgs, buf)
+		body, obj, err := p.body, p.obj, p.err
+		p.body, p.err = nil, nil
+		if body == nil && err == nil {
+			body, obj, err = r.src.Open(ctx, j.file.Key)
+		}
+		row, err := r.readFile(ctx, j, body, obj, err, msgs, buf)
 		row.Attempts = j.prev.Attempts + attempt
 		if err == nil {
 			return send(ctx, msgs, message{done: &row})
@@ -375,9 +460,10 @@ func (r *run) readWithRetries(ctx context.Context, j job, msgs chan<- message, b
 
 func (fe fileError) Error() string { return fe.Type + ": " + fe.Message }
 
-// readFile streams one file to the committer. The row it returns describes
-// the file; its status and error are for the caller to set.
-func (r *run) readFile(ctx context.Context, j job, msgs chan<- message, buf []sink.Event) (sink.File, error) {
+// readFile streams one file to the committer from body, the content of
+// obj, or reports openErr, why opening it failed. The row it returns
+// describes the file; its status and error are for the caller to set.
+func (r *run) readFile(ctx context.Context, j job, body io.ReadCloser, obj s3scan.Object, openErr error, msgs chan<- message, buf []sink.Event) (sink.File, error) {
 	row := sink.File{
 		ImportID:     r.imp.ID,
 		Key:          j.file.Key,
@@ -389,13 +475,12 @@ func (r *run) readFile(ctx context.Context, j job, msgs chan<- message, buf []si
 		ErrorType:    j.prev.ErrorType,
 		ErrorMessage: j.prev.ErrorMessage,
 	}
-	rc, obj, err := r.src.Open(ctx, j.file.Key)
-	if err != nil {
-		return row, classify(err, true)
+	if openErr != nil {
+		return row, classify(openErr, true)
 	}
-	defer rc.Close()
+	defer body.Close()
 	row.ETag, row.Size = obj.ETag, obj.Size
-	src := &sourceReader{r: rc, progress: &r.progress}
+	src := &sourceReader{r: body, progress: &r.progress}
 	var in io.Reader = src
 	if strings.HasSuffix(j.file.Key, ".gz") {
 		zr, err := gzip.NewReader(src)

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -730,12 +732,12 @@ func TestConcurrentStores(t *testing.T) {
 
 // TestCloseStopsImports checks that Close stops running imports.
 func TestCloseStopsImports(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	k := key(day.Add(time.Hour))
 	e.put(k, evs("x", 2, day)...)
 	hook, reached := gate(k)
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 	done := make(chan struct{})
@@ -747,4 +749,73 @@ func TestCloseStopsImports(t *testing.T) {
 	if _, err := e.eng.StartImport(context.Background(), newImport(e.eds.Name, srcURI), engine.StartOptions{}); err == nil {
 		t.Errorf("StartImport after Close succeeded")
 	}
+}
+
+// TestPrefetch checks that objects are fetched ahead of the decoding, more
+// at once than there are workers: each Open of the source waits until all
+// of them are under way, which only fetchers running side by side reach.
+func TestPrefetch(t *testing.T) {
+	const files = 8
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: files})
+	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+	for i := range files {
+		k := key(day.Add(time.Duration(i+1) * time.Minute))
+		e.put(k, evs(k, 3, day)...)
+	}
+	var mu sync.Mutex
+	opening := 0
+	all := make(chan struct{})
+	e.spy.setHook(func(ctx context.Context, k string) error {
+		mu.Lock()
+		if opening++; opening == files {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("the other objects were not fetched meanwhile")
+		}
+	})
+	imp, _ := e.run()
+	if imp.ImportStatus != api.StatusCompleted || imp.ImportStatistics.FilesCompleted != files {
+		t.Fatalf("import ended %s with %+v (%q); want every file imported", imp.ImportStatus, imp.ImportStatistics, e.message(imp.ImportId))
+	}
+	e.checkStored(e.eds, e.wantIDs())
+}
+
+// TestStreamsOutliveFetchers checks that objects too large to be fetched
+// into memory are read by the workers within the life of the context they
+// were opened with, also once every fetcher is done.
+func TestStreamsOutliveFetchers(t *testing.T) {
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 4, PrefetchBytes: 1})
+	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+	for i := range 6 {
+		k := key(day.Add(time.Duration(i+1) * time.Minute))
+		e.put(k, evs(k, 3, day)...)
+	}
+	e.spy.setWrap(func(ctx context.Context, k string, r io.ReadCloser) io.ReadCloser {
+		return ctxReader{r, ctx}
+	})
+	imp, _ := e.run()
+	if imp.ImportStatus != api.StatusCompleted || imp.ImportStatistics.FilesCompleted != 6 {
+		t.Fatalf("import ended %s with %+v (%q); want every file imported", imp.ImportStatus, imp.ImportStatistics, e.message(imp.ImportId))
+	}
+}
+
+// ctxReader fails its reads once ctx ends, as a reader of an S3 response
+// does when the context of its request ends. Its reads are slow, so that
+// the last files are still being read when the fetchers are done.
+type ctxReader struct {
+	io.ReadCloser
+	ctx context.Context
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.ReadCloser.Read(p)
 }

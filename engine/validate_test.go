@@ -120,12 +120,12 @@ func TestStartImportDestinations(t *testing.T) {
 // TestOngoingImport checks that a store has one running import at a time,
 // and that a running import cannot be retried.
 func TestOngoingImport(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	k := key(day.Add(12 * time.Hour))
 	e.put(k, evs("o", 2, day.Add(11*time.Hour))...)
 	hook, reached := gate(k)
-	e.spy.setHook(hook)
+	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 

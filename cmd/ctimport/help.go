@@ -32,7 +32,7 @@ func init() {
 				{"import-id", flagString, "retry this import instead of starting a new one"},
 				{"incremental", flagBool, "start where the last import of the same source into the same store ended"},
 				{"allowance", flagString, "how long after an event its log file may be delivered (default 1h)"},
-				{"concurrency", flagInt, "how many files to read at once (default twice the CPUs)"},
+				{"concurrency", flagInt, "how many files to decode at once (default one per CPU; downloads run ahead of them)"},
 			},
 			run: cmdStartImport,
 		},
