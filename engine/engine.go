@@ -28,10 +28,10 @@ import (
 const (
 	DefaultAllowance     = time.Hour
 	DefaultDownloads     = 32
-	DefaultPrefetchBytes = 32 << 20
+	DefaultPrefetchBytes = 16 << 20
 	DefaultAttempts      = 4
 	DefaultBackoff       = time.Second
-	DefaultBatchEvents   = 20_000
+	DefaultBatchEvents   = 8_000
 	DefaultSyncInterval  = 5 * time.Second
 	DefaultRegion        = "us-east-1"
 	DefaultAccount       = "000000000000"

@@ -113,7 +113,9 @@ func TestStopAndRetry(t *testing.T) {
 // some of its events were handed to the store: none of that file's events
 // is stored, and the retry imports it whole.
 func TestStopDuringRead(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1})
+	// One fetch at a time, streamed: the worker reads the slow file after
+	// the first one.
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	first, slow := key(day.Add(time.Hour)), key(day.Add(2*time.Hour))
 	e.put(first, evs("first", 10, day)...)

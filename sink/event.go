@@ -124,3 +124,19 @@ type Event struct {
 
 // ID returns the event's eventID.
 func (e *Event) ID() string { return e.Values[EventID] }
+
+// Identity identifies an event for deduplication. CloudTrail delivers some
+// events more than once; the copies have the same eventID and eventTime.
+type Identity struct {
+	ID   string
+	Time time.Time // to the microsecond, as stores keep times
+}
+
+// Identity returns the identity of e, and false when e has none, lacking
+// an eventID or an eventTime: such an event is never a duplicate.
+func (e *Event) Identity() (Identity, bool) {
+	if e.Null.Has(EventID) || e.Null.Has(EventTime) {
+		return Identity{}, false
+	}
+	return Identity{ID: e.Values[EventID], Time: e.Time.UTC().Truncate(time.Microsecond)}, true
+}

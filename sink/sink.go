@@ -170,24 +170,24 @@ type Store interface {
 // row are stored together. A file is never partly stored.
 //
 // Commits are made durable in groups: Sync makes every Commit so far
-// durable, and until then a crash, a failed Commit or Close loses them
-// all, never a part of one. The rows and events of Commits not synced yet
-// may be invisible to the Store's other methods.
+// durable. Until then a crash, a failed Commit or Close may lose any of
+// them, each whole, and their rows and events may be invisible to the
+// Store's other methods.
 type Writer interface {
 	// Append stages events read from the object key. The Writer does not
 	// keep the slice, so the caller may reuse it.
 	Append(ctx context.Context, key string, events []Event) error
 	// Commit stores c atomically: the staged events of every file in
-	// c.Files with status FileImported (less any event whose eventID the
-	// store already holds, and less repeats among them), then all rows of
-	// c. Events staged for files of c with another status are dropped;
+	// c.Files with status FileImported, less duplicates (events whose
+	// Identity the store already holds, and repeats among them, of which
+	// the first staged is kept), then all rows of c. Events staged for files of c with another status are dropped;
 	// events staged for files not in c stay staged. When Commit returns an
-	// error, nothing of c nor of the Commits since the last Sync is stored,
-	// and the Writer is of no more use.
+	// error, nothing of c is stored, nor maybe of the Commits since the
+	// last Sync, and the Writer is of no more use.
 	Commit(ctx context.Context, c Commit) (CommitResult, error)
 	// Sync makes every Commit so far durable. When it returns an error,
-	// none of the Commits since the last Sync is stored, and the Writer is
-	// of no more use.
+	// the Commits since the last Sync may be lost, and the Writer is of no
+	// more use.
 	Sync(ctx context.Context) error
 	// Close drops everything staged, and the Commits not synced.
 	Close() error

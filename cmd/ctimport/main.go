@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -35,9 +36,16 @@ const (
 // defaultDB is the database used without --db or CTIMPORT_DB.
 const defaultDB = "ctimport.duckdb"
 
-// importMemory caps the memory DuckDB takes while importing; beyond it,
-// DuckDB spills to a temporary directory next to the database.
-const importMemory = "256MB"
+// The memory of a command that writes, in three parts: DuckDB's, which
+// spills to a temporary directory next to the database beyond its limit;
+// the events staged for a commit, which spill into DuckDB beyond theirs;
+// and the soft limit of Go's heap, which holds the staged events, the
+// objects fetched ahead and the files being decoded.
+const (
+	duckdbMemory = "96MB"
+	stageMemory  = 16 << 20
+	goMemory     = 64 << 20
+)
 
 // lockWait is how long a command waits for another process to release the
 // database before it gives up.
@@ -130,7 +138,7 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 	var err error
 	deadline := time.Now().Add(lockWait)
 	for {
-		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{Holder: holder, MemoryLimit: importMemory})
+		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{Holder: holder, MemoryLimit: duckdbMemory, StageLimit: stageMemory})
 		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
 			break
 		}
@@ -139,6 +147,7 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 	if err != nil {
 		return nil, nil, err
 	}
+	debug.SetMemoryLimit(goMemory)
 	opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
 	opts.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	eng := engine.New(store, opts)

@@ -29,12 +29,12 @@
 //
 // A Commit none of whose imported files has rows in the table inserts
 // their events from memory. Otherwise it moves their remaining events to
-// the table too, deletes from it with one statement the events the commit
-// does not store (repeats, and those whose eventID the events table holds
-// within the eventTime range of the commit's events, as Commit from memory
-// checks), and inserts the others in ranges of eventTime of about
-// StageLimit bytes each, each range sorted by DuckDB. The result is the
-// same as from memory: the same events, counts and order.
+// the table too and works through ranges of eventTime of about StageLimit
+// bytes each: in each it deletes from the table the events the commit does
+// not store (repeats, and those whose Identity the events table holds),
+// then inserts the others, sorted by DuckDB. A duplicate has the eventTime
+// of its original, so both fall in the same range. The result is the same
+// as from memory: the same events, counts and order.
 //
 // DuckDB holds the TEMP table and the sorts within its memory_limit
 // (Options.MemoryLimit), which should be at least about twice StageLimit,

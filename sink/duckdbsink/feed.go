@@ -184,10 +184,10 @@ func fillColumn(ch duckdb.DataChunk, i int, c sink.Column, rows []stagedEvent) e
 // into its vector and never writes to them.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// insertFed inserts rows, which hold no repeated eventID, into the events
-// table in their order, less those whose eventID the table holds with an
-// eventTime in [lo, hi], in conn's transaction. It returns how many it
-// inserted.
+// insertFed inserts rows, which hold no repeated Identity, into the
+// events table in their order, less those whose Identity the table holds,
+// in conn's transaction; lo and hi bound the eventTimes of rows. It
+// returns how many it inserted.
 //
 // It looks for the stored duplicates first and drops them in Go, then
 // inserts the rest: an anti-join in the INSERT would be planned with the
@@ -205,18 +205,19 @@ func insertFed(ctx context.Context, conn *sql.Conn, table string, rows []stagedE
 		feeds.Unlock()
 	}()
 	eid, t := quoteIdent(sink.EventID.Name()), quoteIdent(sink.EventTime.Name())
-	found, err := conn.QueryContext(ctx, `SELECT DISTINCT `+eid+` FROM `+table+` WHERE `+t+` BETWEEN $2 AND $3
+	found, err := conn.QueryContext(ctx, `SELECT DISTINCT `+eid+`, `+t+` FROM `+table+` WHERE `+t+` BETWEEN $2 AND $3
 		AND `+eid+` IN (SELECT `+eid+` FROM `+idsFunction+`($1))`, id, lo, hi)
 	if err != nil {
 		return 0, fmt.Errorf("find stored events: %w", err)
 	}
-	stored := map[string]struct{}{}
+	stored := map[sink.Identity]struct{}{}
 	for found.Next() {
-		var id string
-		if err := found.Scan(&id); err != nil {
+		var id sink.Identity
+		if err := found.Scan(&id.ID, &id.Time); err != nil {
 			found.Close()
 			return 0, fmt.Errorf("find stored events: %w", err)
 		}
+		id.Time = id.Time.UTC()
 		stored[id] = struct{}{}
 	}
 	if err := errors.Join(found.Err(), found.Close()); err != nil {
@@ -224,8 +225,9 @@ func insertFed(ctx context.Context, conn *sql.Conn, table string, rows []stagedE
 	}
 	if len(stored) > 0 {
 		fd.rows = slices.DeleteFunc(rows, func(r stagedEvent) bool {
-			_, ok := stored[r.e.ID()]
-			return ok && !r.e.Null.Has(sink.EventID)
+			id, ok := r.e.Identity()
+			_, dup := stored[id]
+			return ok && dup
 		})
 	}
 	if len(fd.rows) == 0 {

@@ -246,7 +246,7 @@ var stagingTableDDL = func() string {
 }()
 
 // spill moves the batches of st, then b, whose events take size bytes,
-// into the staging table, in w's transaction. It adds them in order of
+// into the staging table, in a transaction of their own. It adds them in order of
 // eventTime, so that the table holds sorted runs, which lets a commit read
 // a range of eventTime without reading every row.
 func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) error {
@@ -264,7 +264,10 @@ func (w *writer) spill(ctx context.Context, st *stage, b batch, size int64) erro
 		}
 	}
 	slices.SortStableFunc(rows, func(a, b seqEvent) int { return a.e.Time.Compare(b.e.Time) })
-	if err := w.begin(ctx); err != nil {
+	// Staged rows in a transaction stay in DuckDB's memory until it ends;
+	// committed, DuckDB can write them out to its temp directory. So the
+	// commits so far are synced first, and the rows staged on their own.
+	if err := w.sync(ctx); err != nil {
 		return err
 	}
 	if !w.table {
@@ -478,6 +481,14 @@ func (w *writer) Sync(ctx context.Context) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
+	if err := w.sync(ctx); err != nil {
+		return w.fail(fmt.Errorf("duckdbsink: sync: %w", err))
+	}
+	return nil
+}
+
+// sync commits w's transaction, if one is open.
+func (w *writer) sync(ctx context.Context) error {
 	if !w.tx {
 		return nil
 	}
@@ -485,7 +496,7 @@ func (w *writer) Sync(ctx context.Context) error {
 	_, err := w.conn.ExecContext(ctx, `COMMIT`)
 	w.s.write.Unlock()
 	if err != nil {
-		return w.fail(fmt.Errorf("duckdbsink: sync: %w", err))
+		return err
 	}
 	w.tx = false
 	return nil
@@ -553,12 +564,13 @@ func (s *Store) commit(ctx context.Context, conn *sql.Conn, files []sink.File, p
 
 // insertStaged inserts the events of stages, all in the staging table,
 // into the events table, in conn's transaction, as insertEvents does: in
-// order of eventTime, then of Append, less those whose eventID the table
-// holds with an eventTime in the range of the stages' events, and less
-// repeats (the first staged is kept). It deletes the events it drops from
-// the staging table, then inserts the others in ranges of eventTime
-// holding about chunk bytes of events each, so that DuckDB sorts no more
-// at a time.
+// order of eventTime, then of Append, less those whose Identity the table
+// holds, and less repeats (the first staged is kept). It works through
+// ranges of eventTime holding about chunk bytes of events each, so that
+// what DuckDB holds at a time does not grow with the staged events: in
+// each, it deletes the events it drops from the staging table, then
+// inserts the others. Repeats have the same eventTime, so they fall in the
+// same range.
 func insertStaged(ctx context.Context, conn *sql.Conn, table string, stages []keyedStage, chunk int64) (sink.CommitResult, error) {
 	var total, size int64
 	var ids []int64
@@ -580,55 +592,57 @@ func insertStaged(ctx context.Context, conn *sql.Conn, table string, stages []ke
 	if total == 0 {
 		return sink.CommitResult{}, nil
 	}
-	r, err := conn.ExecContext(ctx, deleteDuplicatesSQL(table), ids, lo, hi)
-	if err != nil {
-		return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
-	}
-	dropped, err := r.RowsAffected()
-	if err != nil {
-		return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
-	}
-	res := sink.CommitResult{Duplicates: dropped}
-	left := total - dropped
-	if left == 0 {
-		return res, nil
-	}
 	var bounds []time.Time
-	if parts := min((size+chunk-1)/chunk, left); parts > 1 {
+	if parts := min((size+chunk-1)/chunk, total); parts > 1 {
+		var err error
 		if bounds, err = chunkBounds(ctx, conn, ids, parts); err != nil {
 			return sink.CommitResult{}, err
 		}
 	}
-	for i := range max(len(bounds), 1) {
-		args := []any{ids, keys}
-		if len(bounds) > 0 {
-			args = append(args, bounds[i])
+	var res sink.CommitResult
+	for i := range len(bounds) + 1 {
+		// The range holds the events from bounds[i-1] up to bounds[i]; a
+		// nil bound is open.
+		var from, to any
+		if i > 0 {
+			from = bounds[i-1]
 		}
-		if i+1 < len(bounds) {
-			args = append(args, bounds[i+1])
+		if i < len(bounds) {
+			to = bounds[i]
 		}
-		r, err := conn.ExecContext(ctx, insertStagedSQL(table, len(args)-2), args...)
+		r, err := conn.ExecContext(ctx, deleteDuplicatesSQL(table), ids, from, to)
+		if err != nil {
+			return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
+		}
+		dropped, err := r.RowsAffected()
+		if err != nil {
+			return sink.CommitResult{}, fmt.Errorf("drop duplicate events: %w", err)
+		}
+		r, err = conn.ExecContext(ctx, insertStagedSQL(table), ids, from, to, keys)
 		if err != nil {
 			return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
 		}
-		n, err := r.RowsAffected()
+		stored, err := r.RowsAffected()
 		if err != nil {
 			return sink.CommitResult{}, fmt.Errorf("insert events: %w", err)
 		}
-		res.Stored += n
+		res.Stored += stored
+		res.Duplicates += dropped
 	}
 	return res, nil
 }
 
-// chunkBounds splits the rows of stages ids into parts of about as many
-// rows in order of eventTime, and returns the distinct least eventTimes
-// of the parts, in order.
+// chunkBounds splits the rows of stages ids into about parts ranges of
+// eventTime holding about as many rows each, and returns the distinct
+// bounds between them, in order. The bounds are approximate quantiles,
+// which DuckDB finds in bounded memory.
 func chunkBounds(ctx context.Context, conn *sql.Conn, ids []int64, parts int64) ([]time.Time, error) {
-	t := quoteIdent(sink.EventTime.Name())
-	rows, err := conn.QueryContext(ctx, `SELECT min(`+t+`) AS bound FROM (
-		SELECT `+t+`, ntile($2) OVER (ORDER BY `+t+`) AS part FROM `+stagingTable+`
-		WHERE stage IN (SELECT unnest($1::BIGINT[])))
-		GROUP BY part ORDER BY bound`, ids, parts)
+	qs := make([]float32, parts-1)
+	for i := range qs {
+		qs[i] = float32(i+1) / float32(parts)
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT unnest(approx_quantile(`+quoteIdent(sink.EventTime.Name())+`, $2::FLOAT[])) AS bound
+		FROM `+stagingTable+` WHERE stage IN (SELECT unnest($1::BIGINT[])) ORDER BY bound`, ids, qs)
 	if err != nil {
 		return nil, fmt.Errorf("split staged events: %w", err)
 	}
@@ -649,43 +663,43 @@ func chunkBounds(ctx context.Context, conn *sql.Conn, ids []int64, parts int64) 
 	return bounds, nil
 }
 
+// stagedInRange is the condition selecting the staged rows s of a range of
+// eventTime: its parameters are the stage IDs of the commit, then the
+// bounds of the range, a NULL bound being open.
+var stagedInRange = func() string {
+	t := "s." + quoteIdent(sink.EventTime.Name())
+	return "s.stage IN (SELECT unnest($1::BIGINT[])) AND ($2::TIMESTAMPTZ IS NULL OR " + t + " >= $2) AND ($3::TIMESTAMPTZ IS NULL OR " + t + " < $3)"
+}()
+
 // deleteDuplicatesSQL returns the statement deleting from the staging
-// table the events of a commit that are not to be stored: those whose
-// eventID the events table holds with an eventTime in a range, and
-// repeats. Its parameters are the stage IDs of the commit and the range.
+// table the events of a commit in a range of eventTime that are not to
+// be stored: those whose Identity the events table holds, and repeats.
+// Its parameters are those of stagedInRange; the events table is read
+// within the same range.
 func deleteDuplicatesSQL(table string) string {
-	id := quoteIdent(sink.EventID.Name())
+	id, t := quoteIdent(sink.EventID.Name()), quoteIdent(sink.EventTime.Name())
+	identified := stagedInRange + ` AND s.` + id + ` IS NOT NULL AND NOT s.time_null`
 	return `DELETE FROM ` + stagingTable + ` AS s
-		WHERE s.stage IN (SELECT unnest($1::BIGINT[])) AND s.` + id + ` IS NOT NULL AND (
-			s.seq NOT IN (SELECT min(seq) FROM ` + stagingTable + `
-				WHERE stage IN (SELECT unnest($1::BIGINT[])) AND ` + id + ` IS NOT NULL GROUP BY ` + id + `)
-			OR EXISTS (SELECT 1 FROM ` + table + ` AS e
-				WHERE e.` + id + ` = s.` + id + ` AND e.` + quoteIdent(sink.EventTime.Name()) + ` BETWEEN $2 AND $3))`
+		WHERE ` + identified + ` AND (
+			s.seq NOT IN (SELECT min(s.seq) FROM ` + stagingTable + ` AS s WHERE ` + identified + ` GROUP BY s.` + id + `, s.` + t + `)
+			OR EXISTS (SELECT 1 FROM ` + table + ` AS e WHERE e.` + id + ` = s.` + id + ` AND e.` + t + ` = s.` + t + `
+				AND ($2::TIMESTAMPTZ IS NULL OR e.` + t + ` >= $2) AND ($3::TIMESTAMPTZ IS NULL OR e.` + t + ` < $3)))`
 }
 
-// insertStagedSQL returns the statement inserting staged events of a
-// commit in order. Its parameters are the stage IDs of the commit and
-// their keys, then as many bounds as bounds says: none for every event,
-// one for the events from that eventTime on, two for those from the
-// first up to the second.
-func insertStagedSQL(table string, bounds int) string {
+// insertStagedSQL returns the statement inserting the staged events of a
+// commit in a range of eventTime, in order. Its parameters are those of
+// stagedInRange, then the keys of the stages.
+func insertStagedSQL(table string) string {
 	t := "s." + quoteIdent(sink.EventTime.Name())
-	var where string
-	switch bounds {
-	case 1:
-		where = " WHERE " + t + " >= $3"
-	case 2:
-		where = " WHERE " + t + " >= $3 AND " + t + " < $4"
-	}
 	return insertSQL(table, "CASE WHEN s.time_null THEN NULL ELSE "+t+" END", `FROM `+stagingTable+` AS s
-		JOIN (SELECT unnest($1::BIGINT[]) AS stage, unnest($2::VARCHAR[]) AS `+quoteIdent(sink.SourceKeyColumn)+`) AS k
-		USING (stage)`+where+` ORDER BY `+t+`, s.nanos, s.seq`)
+		JOIN (SELECT unnest($1::BIGINT[]) AS stage, unnest($4::VARCHAR[]) AS `+quoteIdent(sink.SourceKeyColumn)+`) AS k
+		USING (stage) WHERE `+stagedInRange+` ORDER BY `+t+`, s.nanos, s.seq`)
 }
 
 // insertEvents inserts the events of batches into the events table, in
 // conn's transaction: in order of eventTime, then of Append, less those
-// whose eventID the table holds with an eventTime in the range of all the
-// batches' events, and less repeats (the first staged is kept).
+// whose Identity the table holds, and less repeats (the first staged is
+// kept).
 func insertEvents(ctx context.Context, conn *sql.Conn, table string, batches []keyedBatch) (sink.CommitResult, error) {
 	var total int64
 	for _, b := range batches {
@@ -695,17 +709,17 @@ func insertEvents(ctx context.Context, conn *sql.Conn, table string, batches []k
 		return sink.CommitResult{}, nil
 	}
 	rows := make([]stagedEvent, 0, total)
-	seen := make(map[string]struct{}, total)
+	seen := make(map[sink.Identity]struct{}, total)
 	lo, hi := batches[0].events[0].Time, batches[0].events[0].Time
 	for _, b := range batches {
 		for i := range b.events {
 			e := &b.events[i]
 			lo, hi = minTime(lo, e.Time), maxTime(hi, e.Time)
-			if !e.Null.Has(sink.EventID) {
-				if _, ok := seen[e.ID()]; ok {
+			if id, ok := e.Identity(); ok {
+				if _, repeat := seen[id]; repeat {
 					continue
 				}
-				seen[e.ID()] = struct{}{}
+				seen[id] = struct{}{}
 			}
 			rows = append(rows, stagedEvent{b.key, e})
 		}

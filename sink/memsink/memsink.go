@@ -42,7 +42,7 @@ var _ sink.Store = (*Store)(nil)
 type table struct {
 	keys   []string // the object key of each event
 	events []sink.Event
-	ids    map[string]struct{}
+	ids    map[sink.Identity]struct{}
 }
 
 var errClosed = errors.New("memsink: store is closed")
@@ -103,7 +103,7 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 	}
 	eds.Created = norm(eds.Created)
 	s.stores = append(s.stores, eds)
-	s.tables[eds.ID] = &table{ids: map[string]struct{}{}}
+	s.tables[eds.ID] = &table{ids: map[sink.Identity]struct{}{}}
 	return nil
 }
 

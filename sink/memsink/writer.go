@@ -26,7 +26,7 @@ type writer struct {
 type pending struct {
 	keys     []string // the object key of each event
 	events   []sink.Event
-	ids      map[string]struct{}
+	ids      map[sink.Identity]struct{}
 	files    []sink.File
 	prefixes []sink.Prefix
 	imports  []sink.Import
@@ -183,23 +183,23 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 	slices.SortFunc(batches, func(a, b batch) int { return cmp.Compare(a.seq, b.seq) })
 	t, p := w.s.tables[w.storeID], &w.pending
 	if p.ids == nil {
-		p.ids = map[string]struct{}{}
+		p.ids = map[sink.Identity]struct{}{}
 	}
 	var res sink.CommitResult
 	var keys []string
 	var events []sink.Event
-	seen := map[string]struct{}{}
+	seen := map[sink.Identity]struct{}{}
 	for _, b := range batches {
 		for _, e := range b.events {
-			if !e.Null.Has(sink.EventID) {
-				_, stored := t.ids[e.ID()]
-				_, synced := p.ids[e.ID()]
-				_, repeat := seen[e.ID()]
+			if id, ok := e.Identity(); ok {
+				_, stored := t.ids[id]
+				_, synced := p.ids[id]
+				_, repeat := seen[id]
 				if stored || synced || repeat {
 					res.Duplicates++
 					continue
 				}
-				seen[e.ID()] = struct{}{}
+				seen[id] = struct{}{}
 			}
 			keys, events = append(keys, b.key), append(events, e)
 		}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"Restage", testRestage},
 		{"FailedFilesDropEvents", testFailedFilesDropEvents},
 		{"Dedup", testDedup},
+		{"DedupIdentity", testDedupIdentity},
 		{"DedupAcrossImports", testDedupAcrossImports},
 		{"NoDedupAcrossStores", testNoDedupAcrossStores},
 		{"CommitOrder", testCommitOrder},
@@ -626,6 +627,26 @@ func testFailedFilesDropEvents(t *testing.T, s sink.Store) {
 	}})
 	wantResult(t, res, 2, 0)
 	wantKeys(t, s, eds.ID, keysOf("kc", c, nil))
+}
+
+// testDedupIdentity checks that a duplicate is an event with the eventID
+// and the eventTime, to the microsecond, of another: an eventID with
+// another eventTime is another event, and stored.
+func testDedupIdentity(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	imp := newImport(t, s, "import-1", eds.ID, base)
+	w := newWriter(t, s, eds.ID)
+	first := Event("x", base)
+	appendEvents(t, w, "k1", []sink.Event{first})
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k1", sink.FileImported)}}), 1, 0)
+	later, sameMicro, noTime := Event("x", base.Add(time.Minute)), Event("x", base.Add(999*time.Nanosecond)), Event("x", base)
+	noTime.Null = noTime.Null.With(sink.EventTime)
+	appendEvents(t, w, "k2", []sink.Event{later, sameMicro, later, noTime})
+	// Stored: the later one once, and the one without an eventTime.
+	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k2", sink.FileImported)}}), 2, 2)
+	if got := readEvents(t, s, eds.ID); len(got) != 3 {
+		t.Errorf("%d events stored, want 3", len(got))
+	}
 }
 
 func testDedup(t *testing.T, s sink.Store) {
