@@ -27,7 +27,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultAllowance     = time.Hour
-	DefaultDownloads     = 32
+	DefaultDownloads     = 64
 	DefaultPrefetchBytes = 16 << 20
 	DefaultAttempts      = 4
 	DefaultBackoff       = time.Second

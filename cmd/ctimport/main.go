@@ -44,7 +44,7 @@ const defaultDB = "ctimport.duckdb"
 const (
 	duckdbMemory = "96MB"
 	stageMemory  = 16 << 20
-	goMemory     = 64 << 20
+	goMemory     = 48 << 20
 )
 
 // lockWait is how long a command waits for another process to release the

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -592,6 +593,15 @@ func insertStaged(ctx context.Context, conn *sql.Conn, table string, stages []ke
 	if total == 0 {
 		return sink.CommitResult{}, nil
 	}
+	// One thread needs less of DuckDB's memory for the sorts of the ranges.
+	var threads int64
+	if err := conn.QueryRowContext(ctx, `SELECT current_setting('threads')`).Scan(&threads); err != nil {
+		return sink.CommitResult{}, fmt.Errorf("read threads: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SET threads = 1`); err != nil {
+		return sink.CommitResult{}, fmt.Errorf("set threads: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SET threads = `+strconv.FormatInt(threads, 10))
 	var bounds []time.Time
 	if parts := min((size+chunk-1)/chunk, total); parts > 1 {
 		var err error
@@ -601,9 +611,11 @@ func insertStaged(ctx context.Context, conn *sql.Conn, table string, stages []ke
 	}
 	var res sink.CommitResult
 	for i := range len(bounds) + 1 {
-		// The range holds the events from bounds[i-1] up to bounds[i]; a
-		// nil bound is open.
-		var from, to any
+		// The range holds the events from bounds[i-1] up to bounds[i]. The
+		// first starts at the zero time, which the staging table holds for
+		// the events without an eventTime, and the last ends after every
+		// time.
+		from, to := time.Time{}, endOfTime
 		if i > 0 {
 			from = bounds[i-1]
 		}
@@ -663,12 +675,16 @@ func chunkBounds(ctx context.Context, conn *sql.Conn, ids []int64, parts int64) 
 	return bounds, nil
 }
 
+// endOfTime is after every eventTime.
+var endOfTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // stagedInRange is the condition selecting the staged rows s of a range of
 // eventTime: its parameters are the stage IDs of the commit, then the
-// bounds of the range, a NULL bound being open.
+// bounds of the range. It compares the bounds plainly, so that DuckDB
+// skips the row groups outside the range.
 var stagedInRange = func() string {
 	t := "s." + quoteIdent(sink.EventTime.Name())
-	return "s.stage IN (SELECT unnest($1::BIGINT[])) AND ($2::TIMESTAMPTZ IS NULL OR " + t + " >= $2) AND ($3::TIMESTAMPTZ IS NULL OR " + t + " < $3)"
+	return "s.stage IN (SELECT unnest($1::BIGINT[])) AND " + t + " >= $2 AND " + t + " < $3"
 }()
 
 // deleteDuplicatesSQL returns the statement deleting from the staging
@@ -683,7 +699,7 @@ func deleteDuplicatesSQL(table string) string {
 		WHERE ` + identified + ` AND (
 			s.seq NOT IN (SELECT min(s.seq) FROM ` + stagingTable + ` AS s WHERE ` + identified + ` GROUP BY s.` + id + `, s.` + t + `)
 			OR EXISTS (SELECT 1 FROM ` + table + ` AS e WHERE e.` + id + ` = s.` + id + ` AND e.` + t + ` = s.` + t + `
-				AND ($2::TIMESTAMPTZ IS NULL OR e.` + t + ` >= $2) AND ($3::TIMESTAMPTZ IS NULL OR e.` + t + ` < $3)))`
+				AND e.` + t + ` >= $2 AND e.` + t + ` < $3))`
 }
 
 // insertStagedSQL returns the statement inserting the staged events of a
