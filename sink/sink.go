@@ -174,8 +174,8 @@ type Store interface {
 // them, each whole, and their rows and events may be invisible to the
 // Store's other methods.
 type Writer interface {
-	// Append stages events read from the object key. The Writer does not
-	// keep the slice, so the caller may reuse it.
+	// Append stages events read from the object key. The Writer keeps
+	// the slice: the caller must not change it afterwards.
 	Append(ctx context.Context, key string, events []Event) error
 	// Commit stores c atomically: the staged events of every file in
 	// c.Files with status FileImported, less duplicates (events whose

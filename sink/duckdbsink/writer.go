@@ -198,7 +198,7 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 		w.seq += int64(len(events))
 		return nil
 	}
-	b.events = slices.Clone(events)
+	b.events = events
 	st.batches = append(st.batches, b)
 	st.mem += size
 	w.mem += size

@@ -91,7 +91,7 @@ func (w *writer) Append(ctx context.Context, key string, events []sink.Event) er
 	}
 	if len(events) > 0 {
 		w.seq++
-		w.staged[key] = append(w.staged[key], batch{seq: w.seq, key: key, events: slices.Clone(events)})
+		w.staged[key] = append(w.staged[key], batch{seq: w.seq, key: key, events: events})
 	}
 	return nil
 }

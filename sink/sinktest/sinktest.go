@@ -48,7 +48,6 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"DedupAcrossImports", testDedupAcrossImports},
 		{"NoDedupAcrossStores", testNoDedupAcrossStores},
 		{"CommitOrder", testCommitOrder},
-		{"AppendCopies", testAppendCopies},
 		{"InvalidCommit", testInvalidCommit},
 		{"Sync", testSync},
 		{"WriterClose", testWriterClose},
@@ -744,17 +743,6 @@ func testCommitOrder(t *testing.T, s sink.Store) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("stored order %v, want %v (by eventTime, then as staged)", ids, want)
 	}
-}
-
-func testAppendCopies(t *testing.T, s sink.Store) {
-	eds := newStore(t, s, "store", base)
-	imp := newImport(t, s, "import-1", eds.ID, base)
-	w := newWriter(t, s, eds.ID)
-	buf := events("a", 3, base)
-	appendEvents(t, w, "ka", buf)
-	copy(buf, events("overwritten", 3, base))
-	commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "ka", sink.FileImported)}})
-	wantKeys(t, s, eds.ID, keysOf("ka", events("a", 3, base), nil))
 }
 
 func testInvalidCommit(t *testing.T, s sink.Store) {
