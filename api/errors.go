@@ -29,8 +29,6 @@ var (
 	ErrInvalidParameter            = &Exception{Name: "InvalidParameterException"}
 	ErrInvalidParameterCombination = &Exception{Name: "InvalidParameterCombinationException"}
 	ErrInvalidQueryStatement       = &Exception{Name: "InvalidQueryStatementException"}
-	ErrInvalidTimeRange            = &Exception{Name: "InvalidTimeRangeException"}
-	ErrOperationNotPermitted       = &Exception{Name: "OperationNotPermittedException"}
 )
 
 // New returns an exception with e's name and a reason made from format and args.

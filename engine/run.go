@@ -201,9 +201,9 @@ func (r *run) pipeline() error {
 			return r.list(ictx, days, completed, jobs, msgs)
 		})
 		// Downloads run ahead of the CPU workers, so that the workers need
-		// not wait for the source's latency.
-		// The fetchers open objects with the context of the workers, which
-		// read the streamed ones after the fetchers are done.
+		// not wait for the source's latency. The fetchers open objects with
+		// the workers' context: the workers read the streamed ones after
+		// the fetchers are done.
 		fetched := make(chan prefetch)
 		var fetchers errgroup.Group
 		budget := semaphore.NewWeighted(r.e.opts.PrefetchBytes)

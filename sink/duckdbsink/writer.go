@@ -414,7 +414,7 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 	if err := w.usable(); err != nil {
 		return sink.CommitResult{}, err
 	}
-	files := lastFiles(c.Files)
+	files := lastRows(c.Files, fileID)
 	status := make(map[string]sink.FileStatus, len(files))
 	for _, f := range files {
 		status[f.Key] = f.Status
@@ -464,7 +464,7 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 	err := w.begin(ctx)
 	var res sink.CommitResult
 	if err == nil {
-		res, err = w.s.commit(ctx, w.conn, files, lastPrefixes(c.Prefixes), c.Import, insert)
+		res, err = w.s.commit(ctx, w.conn, files, lastRows(c.Prefixes, prefixID), c.Import, insert)
 	}
 	if err == nil {
 		err = w.forget(ctx, keys...)
@@ -513,38 +513,25 @@ type keyedStage struct {
 	*stage
 }
 
-// lastFiles returns files less every row followed by one for the same file.
-func lastFiles(files []sink.File) []sink.File {
-	type id struct{ imp, key string }
-	last := make(map[id]int, len(files))
-	for i, f := range files {
-		last[id{f.ImportID, f.Key}] = i
+// lastRows returns rows less every row followed by one with the same
+// import and key: the last row of a file, or a prefix, counts.
+func lastRows[T any](rows []T, id func(T) [2]string) []T {
+	last := make(map[[2]string]int, len(rows))
+	for i, r := range rows {
+		last[id(r)] = i
 	}
-	out := make([]sink.File, 0, len(last))
-	for i, f := range files {
-		if last[id{f.ImportID, f.Key}] == i {
-			out = append(out, f)
+	out := make([]T, 0, len(last))
+	for i, r := range rows {
+		if last[id(r)] == i {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// lastPrefixes returns prefixes less every row followed by one for the
-// same prefix.
-func lastPrefixes(prefixes []sink.Prefix) []sink.Prefix {
-	type id struct{ imp, key string }
-	last := make(map[id]int, len(prefixes))
-	for i, p := range prefixes {
-		last[id{p.ImportID, p.Key}] = i
-	}
-	out := make([]sink.Prefix, 0, len(last))
-	for i, p := range prefixes {
-		if last[id{p.ImportID, p.Key}] == i {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func fileID(f sink.File) [2]string { return [2]string{f.ImportID, f.Key} }
+
+func prefixID(p sink.Prefix) [2]string { return [2]string{p.ImportID, p.Key} }
 
 // commit runs one Writer.Commit in the open transaction of conn: it
 // upserts the rows, then inserts the events with insert.
