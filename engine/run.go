@@ -419,15 +419,12 @@ func (r *run) work(ctx context.Context, fetched <-chan prefetch, msgs chan<- mes
 // opened; a retry opens the object again. It returns an error only when
 // ctx ends.
 func (r *run) readWithRetries(ctx context.Context, p prefetch, msgs chan<- message, buf []sink.Event) error {
-	j := p.job
 	for attempt := 1; ; attempt++ {
-		body, obj, err := p.body, p.obj, p.err
-		p.body, p.err = nil, nil
-		if body == nil && err == nil {
-			body, obj, err = r.src.Open(ctx, j.file.Key)
+		if attempt > 1 {
+			p.body, p.obj, p.err = r.src.Open(ctx, p.file.Key)
 		}
-		row, err := r.readFile(ctx, j, body, obj, err, msgs, buf)
-		row.Attempts = j.prev.Attempts + attempt
+		row, err := r.readFile(ctx, p, msgs, buf)
+		row.Attempts = p.prev.Attempts + attempt
 		if err == nil {
 			return send(ctx, msgs, message{done: &row})
 		}
@@ -450,7 +447,7 @@ func (r *run) readWithRetries(ctx context.Context, p prefetch, msgs chan<- messa
 		if final {
 			return nil
 		}
-		j.prev.ErrorType, j.prev.ErrorMessage = fe.Type, fe.Message
+		p.prev.ErrorType, p.prev.ErrorMessage = fe.Type, fe.Message
 		r.progress.retries.Add(1)
 		if err := r.sleep(ctx, attempt); err != nil {
 			return err
@@ -460,10 +457,11 @@ func (r *run) readWithRetries(ctx context.Context, p prefetch, msgs chan<- messa
 
 func (fe fileError) Error() string { return fe.Type + ": " + fe.Message }
 
-// readFile streams one file to the committer from body, the content of
-// obj, or reports openErr, why opening it failed. The row it returns
-// describes the file; its status and error are for the caller to set.
-func (r *run) readFile(ctx context.Context, j job, body io.ReadCloser, obj s3scan.Object, openErr error, msgs chan<- message, buf []sink.Event) (sink.File, error) {
+// readFile streams the file p opened to the committer, or reports why
+// opening it failed. The row it returns describes the file; its status and
+// error are for the caller to set.
+func (r *run) readFile(ctx context.Context, p prefetch, msgs chan<- message, buf []sink.Event) (sink.File, error) {
+	j := p.job
 	row := sink.File{
 		ImportID:     r.imp.ID,
 		Key:          j.file.Key,
@@ -475,12 +473,12 @@ func (r *run) readFile(ctx context.Context, j job, body io.ReadCloser, obj s3sca
 		ErrorType:    j.prev.ErrorType,
 		ErrorMessage: j.prev.ErrorMessage,
 	}
-	if openErr != nil {
-		return row, classify(openErr, true)
+	if p.err != nil {
+		return row, classify(p.err, true)
 	}
-	defer body.Close()
-	row.ETag, row.Size = obj.ETag, obj.Size
-	src := &sourceReader{r: body, progress: &r.progress}
+	defer p.body.Close()
+	row.ETag, row.Size = p.obj.ETag, p.obj.Size
+	src := &sourceReader{r: p.body, progress: &r.progress}
 	var in io.Reader = src
 	if strings.HasSuffix(j.file.Key, ".gz") {
 		zr, err := gzip.NewReader(src)
