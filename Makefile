@@ -10,7 +10,7 @@ BENCH_SCALE ?= 1
 DEMO_DB  := demo.duckdb
 SAMPLE   := $(CURDIR)/testdata/corpus
 
-.PHONY: all build demo test bench minio vet clean
+.PHONY: all build demo test bench fuzz minio vet clean
 
 all: build
 
@@ -42,6 +42,20 @@ vet:
 
 test: minio vet
 	MINIO_BIN=$(MINIO) $(GO) test -count=1 -timeout 60m ./...
+
+# Run every fuzz target of the module for FUZZTIME each, one after another. A failing input is
+# saved under the package's testdata/fuzz/<target>/; commit it with the fix, as a regression case.
+FUZZTIME ?= 30s
+
+fuzz:
+	@status=0; \
+	for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "== $$target ($$(dirname $$file))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$(dirname $$file) || status=1; \
+		done; \
+	done; \
+	exit $$status
 
 # Measure ctimport end to end against the floors of this machine and its peers, over one generated corpus
 # of about 324,000 events and 420 MB of JSON (BENCH_SCALE=2 doubles its days), with the scaling, latency,

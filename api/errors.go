@@ -31,6 +31,14 @@ var (
 	ErrInvalidQueryStatement       = &Exception{Name: "InvalidQueryStatementException"}
 )
 
+// Exceptions of the query operations.
+var (
+	ErrQueryIdNotFound      = &Exception{Name: "QueryIdNotFoundException"}
+	ErrInactiveQuery        = &Exception{Name: "InactiveQueryException"}
+	ErrMaxConcurrentQueries = &Exception{Name: "MaxConcurrentQueriesException"}
+	ErrUnsupportedOperation = &Exception{Name: "UnsupportedOperationException"}
+)
+
 // New returns an exception with e's name and a reason made from format and args.
 func (e *Exception) New(format string, args ...any) *Exception {
 	return &Exception{Name: e.Name, Message: fmt.Sprintf(format, args...)}

@@ -25,6 +25,24 @@ type committer struct {
 	last     time.Time // of the last commit
 	synced   time.Time // of the last sync
 	unsynced bool      // commits were made since the last sync
+	pending  tally     // what the commits since the last sync added to the progress
+}
+
+// tally is what commits add to the progress of a run.
+type tally struct{ files, bytes, events, stored, duplicates int64 }
+
+func (t tally) plus(u tally) tally {
+	return tally{t.files + u.files, t.bytes + u.bytes, t.events + u.events, t.stored + u.stored, t.duplicates + u.duplicates}
+}
+
+// count adds t, times sign, to the progress of the run.
+func (c *committer) count(t tally, sign int64) {
+	p := &c.r.progress
+	p.filesDone.Add(sign * t.files)
+	p.bytesDone.Add(sign * t.bytes)
+	p.events.Add(sign * t.events)
+	p.stored.Add(sign * t.stored)
+	p.duplicates.Add(sign * t.duplicates)
 }
 
 // dayState tracks how far the files of one day prefix are.
@@ -53,8 +71,15 @@ func (c *committer) day(key string) *dayState {
 // loop consumes msgs until it is closed, then commits what is left. Its
 // commits are not cancelled by a stop: a batch of finished files is
 // committed whole. After a failed commit it returns at once; the producers
-// then see their context end.
-func (c *committer) loop(msgs <-chan message) error {
+// then see their context end. The Writer then drops the commits not synced,
+// and the progress no longer counts them.
+func (c *committer) loop(msgs <-chan message) (err error) {
+	defer func() {
+		if err != nil {
+			c.count(c.pending, -1)
+			c.pending = tally{}
+		}
+	}()
 	ctx := context.WithoutCancel(c.r.ctx)
 	tick := time.NewTicker(min(commitInterval, c.r.e.opts.SyncInterval) / 4)
 	defer tick.Stop()
@@ -162,15 +187,16 @@ func (c *committer) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: commit: %w", err)
 	}
+	t := tally{stored: res.Stored, duplicates: res.Duplicates}
 	for _, f := range c.files {
 		if f.Status == sink.FileImported {
-			c.r.progress.filesDone.Add(1)
-			c.r.progress.bytesDone.Add(f.Size)
-			c.r.progress.events.Add(f.Events)
+			t.files++
+			t.bytes += f.Size
+			t.events += f.Events
 		}
 	}
-	c.r.progress.stored.Add(res.Stored)
-	c.r.progress.duplicates.Add(res.Duplicates)
+	c.count(t, 1)
+	c.pending = c.pending.plus(t)
 	c.files, c.events = c.files[:0], 0
 	clear(c.prefixes)
 	c.unsynced = true
@@ -186,7 +212,7 @@ func (c *committer) sync(ctx context.Context) error {
 	if err := c.w.Sync(ctx); err != nil {
 		return fmt.Errorf("engine: sync: %w", err)
 	}
-	c.unsynced = false
+	c.unsynced, c.pending = false, tally{}
 	return nil
 }
 

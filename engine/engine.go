@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/s3scan"
@@ -35,6 +37,21 @@ const (
 	DefaultSyncInterval  = 5 * time.Second
 	DefaultRegion        = "us-east-1"
 	DefaultAccount       = "000000000000"
+
+	DefaultMaxOngoingImports = 1
+	DefaultMaxRunningQueries = 2
+	DefaultQueryResultBytes  = 64 << 20
+
+	// DefaultMaxRecordSize is the default of Options.MaxRecordSize: far
+	// above the size of the records CloudTrail writes, and a bound on the
+	// memory a worker holds for one record.
+	DefaultMaxRecordSize = 64 << 20
+	// DefaultMaxFileSize is the default of Options.MaxFileSize. CloudTrail
+	// delivers a log file every few minutes per account and region; the
+	// largest are a few hundred MB once decompressed, so 2 GiB leaves them
+	// ample room while a gzip bomb, which expands a thousandfold, is cut off
+	// after a few MB of input.
+	DefaultMaxFileSize = 2 << 30
 )
 
 // DefaultConcurrency is the default number of files decoded at once: one
@@ -63,8 +80,14 @@ type Options struct {
 	// SyncInterval is the longest committed files wait to become durable,
 	// and visible to the import's statistics.
 	SyncInterval time.Duration
-	// MaxRecordSize caps the size of one record, in bytes.
+	// MaxRecordSize caps the size of one record, in bytes; a file with a
+	// larger record fails with LimitExceeded.
 	MaxRecordSize int
+	// MaxFileSize caps the decompressed size of one log file, in bytes; a
+	// larger file fails with LimitExceeded. The cap is counted as the file
+	// is read, so that no more than MaxFileSize bytes of it are ever
+	// decompressed.
+	MaxFileSize int64
 	// OpenSource opens import sources; the default is Sources("").
 	OpenSource SourceOpener
 	// Region and Account go into the ARNs of new event data stores.
@@ -72,6 +95,16 @@ type Options struct {
 	Account string
 	// Now tells the time.
 	Now func() time.Time
+	// MaxOngoingImports is how many imports run at once; StartImport
+	// refuses more with AccountHasOngoingImportException. The default, 1,
+	// is CloudTrail Lake's: an account runs one import at a time.
+	MaxOngoingImports int
+	// MaxRunningQueries is how many queries run at once; more wait, QUEUED.
+	MaxRunningQueries int
+	// QueryResultBytes caps the results of one query, counted as the
+	// bytes of its values and of their column names; a query with larger
+	// results fails.
+	QueryResultBytes int64
 }
 
 func (o Options) withDefaults() Options {
@@ -108,46 +141,89 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxOngoingImports <= 0 {
+		o.MaxOngoingImports = DefaultMaxOngoingImports
+	}
+	if o.MaxRunningQueries <= 0 {
+		o.MaxRunningQueries = DefaultMaxRunningQueries
+	}
+	if o.QueryResultBytes <= 0 {
+		o.QueryResultBytes = DefaultQueryResultBytes
+	}
+	if o.MaxRecordSize <= 0 {
+		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
 	return o
 }
 
 // Sources returns a SourceOpener of local directories and S3 buckets,
 // reached through the S3 endpoint when it is not empty (else the endpoint
-// the environment names, else AWS).
+// the environment names, else AWS). Buckets are read as the source's
+// S3BucketAccessRoleArn when it is not empty; local directories ignore it.
 func Sources(endpoint string) SourceOpener {
 	return func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 		if loc.Scheme == "file" {
 			return s3scan.NewDir(loc.Dir)
 		}
-		return s3scan.NewS3(ctx, s3scan.S3Config{Bucket: loc.Bucket, Region: src.S3BucketRegion, Endpoint: endpoint})
+		return s3scan.NewS3(ctx, s3scan.S3Config{
+			Bucket:   loc.Bucket,
+			Region:   src.S3BucketRegion,
+			RoleARN:  src.S3BucketAccessRoleArn,
+			Endpoint: endpoint,
+		})
 	}
 }
 
-// Engine runs the import operations over one store. Its methods are safe
-// for concurrent use. Imports started by an Engine run in goroutines it
-// owns; Close stops them.
+// Engine runs the import and query operations over one store. Its methods
+// are safe for concurrent use. Imports and queries started by an Engine run
+// in goroutines it owns; Close stops them.
 type Engine struct {
 	store sink.Store
 	opts  Options
 
-	mu     sync.Mutex
-	runs   map[string]*run // the latest run of each import, by import ID
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	runs    map[string]*run // the latest run of each import, by import ID
+	ended   Totals          // the last progress of the runs that ended
+	queries map[string]*query
+	order   []*query // the kept queries, oldest first
+	closed  bool
+	wg      sync.WaitGroup
+
+	querySlots *semaphore.Weighted
 }
 
 // New returns an Engine over store.
 func New(store sink.Store, opts Options) *Engine {
-	return &Engine{store: store, opts: opts.withDefaults(), runs: make(map[string]*run)}
+	opts = opts.withDefaults()
+	return &Engine{
+		store:      store,
+		opts:       opts,
+		runs:       make(map[string]*run),
+		queries:    make(map[string]*query),
+		querySlots: semaphore.NewWeighted(int64(opts.MaxRunningQueries)),
+	}
 }
 
-// Close stops every running import, as StopImport would, and waits for them
-// to end.
-func (e *Engine) Close() error {
+// Close stops every running import, as StopImport would, cancels the
+// queries, and waits for them to end.
+func (e *Engine) Close() error { return e.close(errStopped) }
+
+// Shutdown is Close for a process that means to resume its imports at its
+// next start: the imports it stops commit what they read but stay
+// IN_PROGRESS, so that Recover returns them.
+func (e *Engine) Shutdown() error { return e.close(errSuspended) }
+
+func (e *Engine) close(cause error) error {
 	e.mu.Lock()
 	e.closed = true
 	for _, r := range e.runs {
-		r.stop()
+		r.cancel(cause)
+	}
+	for _, q := range e.order {
+		q.abort(e.now())
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
@@ -155,13 +231,15 @@ func (e *Engine) Close() error {
 }
 
 // Recover marks imports left INITIALIZING or IN_PROGRESS by a process that
-// ended without finishing them as STOPPED, so that they can be retried.
-// Call it only while no other process can run imports on the store.
-func (e *Engine) Recover(ctx context.Context) error {
+// ended without finishing them as STOPPED, so that they can be retried,
+// and returns their IDs. Call it only while no other process can run
+// imports on the store.
+func (e *Engine) Recover(ctx context.Context) ([]string, error) {
 	imps, err := e.store.Imports(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: recover: %w", err)
+		return nil, fmt.Errorf("engine: recover: %w", err)
 	}
+	var stopped []string
 	for _, imp := range imps {
 		st := api.ImportStatus(imp.Status)
 		if st.Done() || e.isRunning(imp.ID) {
@@ -171,10 +249,11 @@ func (e *Engine) Recover(ctx context.Context) error {
 		imp.Updated = e.now()
 		imp.Message = "the process running the import ended before it finished"
 		if err := e.store.PutImport(ctx, imp); err != nil {
-			return fmt.Errorf("engine: recover: %w", err)
+			return nil, fmt.Errorf("engine: recover: %w", err)
 		}
+		stopped = append(stopped, imp.ID)
 	}
-	return nil
+	return stopped, nil
 }
 
 // now returns the time as the store keeps it: UTC, to the microsecond.
@@ -262,14 +341,34 @@ func (e *Engine) resolveStore(ctx context.Context, dest string) (sink.EventDataS
 	return sink.EventDataStore{}, api.ErrEventDataStoreNotFound.New("no event data store %q", dest)
 }
 
-// Query runs a read-only SQL statement over the event data stores.
-func (e *Engine) Query(ctx context.Context, statement string) (sink.Rows, error) {
+// GetEventDataStore describes the event data store named by its ARN, its
+// name or its ID.
+func (e *Engine) GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error) {
+	if in.EventDataStore == "" {
+		return api.EventDataStore{}, api.ErrInvalidParameter.New("EventDataStore is required")
+	}
+	s, err := e.resolveStore(ctx, in.EventDataStore)
+	if err != nil {
+		return api.EventDataStore{}, err
+	}
+	return storeOut(s), nil
+}
+
+// Query runs a read-only SQL statement over the event data stores, with
+// args bound to its parameters (? placeholders) in order. Every error of
+// the statement, such as a wrong number of args, is an
+// InvalidQueryStatementException.
+func (e *Engine) Query(ctx context.Context, statement string, args ...any) (sink.Rows, error) {
 	if statement == "" {
 		return nil, api.ErrInvalidQueryStatement.New("the query statement is empty")
 	}
-	rows, err := e.store.Query(ctx, statement)
+	rows, err := e.store.Query(ctx, statement, args...)
 	if err != nil {
-		return nil, api.ErrInvalidQueryStatement.New("%v", err)
+		return nil, api.ErrInvalidQueryStatement.New("%s", OneLine(err.Error()))
 	}
 	return rows, nil
 }
+
+// OneLine folds a message, such as DuckDB's errors that point at the
+// statement on lines of their own, into one line.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

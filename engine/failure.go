@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"unicode/utf8"
 
@@ -32,7 +33,8 @@ const (
 	ErrorMissingRecords = "MissingRecords"
 	// ErrorInvalidRecord: a record is not an object or lacks a valid eventTime or eventID.
 	ErrorInvalidRecord = "InvalidRecord"
-	// ErrorLimitExceeded: a record is too large or too deeply nested.
+	// ErrorLimitExceeded: a record is too large or too deeply nested, or
+	// the file is larger than Options.MaxFileSize once decompressed.
 	ErrorLimitExceeded = "LimitExceeded"
 	// ErrorInternal: anything else; the message says what.
 	ErrorInternal = "InternalError"
@@ -54,15 +56,24 @@ type fileError struct {
 func classify(err error, fromSource bool) fileError {
 	var lerr *logfile.Error
 	var corrupt flate.CorruptInputError
+	var big *fileTooLargeError
 	switch {
 	case errors.Is(err, s3scan.ErrNotFound):
 		return fileError{Type: ErrorObjectNotFound, Message: "the object no longer exists"}
+	case errors.Is(err, s3scan.ErrAccessDenied) && errors.Is(err, s3scan.ErrAssumeRole):
+		return fileError{Type: ErrorAccessDenied, Message: limit(err.Error())}
 	case errors.Is(err, s3scan.ErrAccessDenied):
 		return fileError{Type: ErrorAccessDenied, Message: "access denied reading the object"}
 	case fromSource || errors.Is(err, s3scan.ErrTransient):
 		return fileError{Type: ErrorSourceRead, Message: limit(err.Error()), Transient: errors.Is(err, s3scan.ErrTransient)}
+	case errors.As(err, &big):
+		return fileError{Type: ErrorLimitExceeded, Message: fmt.Sprintf("the file is larger than %d bytes decompressed; raise the cap with --max-file-size", big.limit)}
 	case errors.As(err, &lerr):
-		return fileError{Type: logfileType(lerr.Err), Message: limit(lerr.Error())}
+		msg := lerr.Error()
+		if errors.Is(lerr, logfile.ErrTooLarge) {
+			msg += "; raise the cap with --max-record-size"
+		}
+		return fileError{Type: logfileType(lerr.Err), Message: limit(msg)}
 	case errors.Is(err, gzip.ErrHeader):
 		return fileError{Type: ErrorInvalidGzip, Message: "not gzip data: the file does not start with a gzip header"}
 	case errors.Is(err, gzip.ErrChecksum):
@@ -106,3 +117,10 @@ func limit(s string) string {
 }
 
 var errEmptyObject = errors.New("engine: empty object")
+
+// fileTooLargeError is the error of reading a file past Options.MaxFileSize.
+type fileTooLargeError struct{ limit int64 }
+
+func (e *fileTooLargeError) Error() string {
+	return fmt.Sprintf("engine: the file is larger than %d bytes decompressed", e.limit)
+}

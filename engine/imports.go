@@ -27,9 +27,24 @@ type StartOptions struct {
 
 var uuidRE = regexp.MustCompile(`^[a-f0-9\-]{36}$`)
 
+// roleARNRE matches the ARNs of IAM roles: arn:<partition>:iam::<account>:role/<path/><name>.
+var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+
+// checkRoleARN returns an InvalidParameterException unless role is "" or
+// the ARN of an IAM role.
+func checkRoleARN(role string) error {
+	if role != "" && !roleARNRE.MatchString(role) {
+		return api.ErrInvalidParameter.New("S3BucketAccessRoleArn %q is not the ARN of an IAM role (arn:aws:iam::<12-digit account>:role/<name>)", role)
+	}
+	return nil
+}
+
 // StartImport validates in, records the import and starts running it in the
 // background. With only ImportId set it retries that import: the run reads
 // the files that are not imported yet. Use Wait to wait for the run.
+//
+// It fails with AccountHasOngoingImportException when an import into the
+// same event data store runs, or Options.MaxOngoingImports imports run.
 func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput, opts StartOptions) (api.Import, error) {
 	var imp sink.Import
 	var src s3scan.Source
@@ -48,10 +63,18 @@ func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput, opts 
 	if e.closed {
 		return api.Import{}, fmt.Errorf("engine: closed")
 	}
+	running := 0
 	for id, r := range e.runs {
-		if r.storeID == imp.StoreID && !r.ended() {
+		if r.ended() {
+			continue
+		}
+		if r.storeID == imp.StoreID {
 			return api.Import{}, api.ErrAccountHasOngoingImport.New("import %s into the same event data store is running", id)
 		}
+		running++
+	}
+	if running >= e.opts.MaxOngoingImports {
+		return api.Import{}, api.ErrAccountHasOngoingImport.New("imports running: %d of at most %d; wait for one to end", running, e.opts.MaxOngoingImports)
 	}
 	if err := e.store.PutImport(ctx, imp); err != nil {
 		return api.Import{}, fmt.Errorf("engine: start import: %w", err)
@@ -63,6 +86,7 @@ func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput, opts 
 		defer e.wg.Done()
 		defer close(r.done)
 		r.execute()
+		e.count(r)
 	}()
 	return e.importOut(ctx, imp, false)
 }
@@ -76,6 +100,9 @@ func (e *Engine) newImport(ctx context.Context, in api.StartImportInput, opts St
 	}
 	if in.ImportSource == nil || in.ImportSource.S3.S3LocationUri == "" {
 		return sink.Import{}, nil, api.ErrInvalidParameter.New("ImportSource with S3LocationUri is required for a new import")
+	}
+	if err := checkRoleARN(in.ImportSource.S3.S3BucketAccessRoleArn); err != nil {
+		return sink.Import{}, nil, err
 	}
 	if in.StartEventTime != nil && in.EndEventTime != nil && in.StartEventTime.After(*in.EndEventTime) {
 		return sink.Import{}, nil, api.ErrInvalidParameter.New("StartEventTime %s is after EndEventTime %s",
@@ -200,7 +227,7 @@ func (e *Engine) openSource(ctx context.Context, loc s3scan.Location, src api.S3
 	case errors.Is(err, s3scan.ErrNoBucket):
 		return nil, api.ErrInvalidImportSource.New("%s does not exist", loc)
 	case errors.Is(err, s3scan.ErrAccessDenied):
-		return nil, api.ErrInvalidImportSource.New("access to %s is denied", loc)
+		return nil, api.ErrInvalidImportSource.New("access to %s is denied: %v", loc, err)
 	case errors.Is(err, s3scan.ErrBadURI):
 		return nil, api.ErrInvalidImportSource.New("%v", err)
 	}

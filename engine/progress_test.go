@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -173,5 +174,85 @@ func TestWaitAfterRunEnded(t *testing.T) {
 	}
 	if p.Started.IsZero() || p.FilesDone != 1 || p.Events != 4 || p.Stored != 4 {
 		t.Errorf("Wait after the run ended returned progress %+v; want the run's last progress (1 file, 4 events)", p)
+	}
+}
+
+// TestTotals checks that Totals adds up the runs of an Engine, running and
+// ended, and that its counters never go down.
+func TestTotals(t *testing.T) {
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1, MaxOngoingImports: 2})
+	if got := e.eng.Totals(); got != (engine.Totals{}) {
+		t.Errorf("Totals of a new Engine %+v", got)
+	}
+	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+	keys := []string{key(day.Add(time.Hour)), key(day.Add(2 * time.Hour)), key(day.Add(3 * time.Hour))}
+	var size int64
+	for i, k := range keys {
+		e.put(k, evs(k, 10*(i+1), day)...)
+		rc, obj, err := e.mem.Open(e.ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		size += obj.Size
+	}
+	// Read last, and only by the runs after the first.
+	e.putRaw(key(day.Add(4*time.Hour)), []byte("not a gzip stream"))
+
+	stop := make(chan struct{})
+	watched := make(chan error, 1)
+	go func() {
+		var last engine.Totals
+		for {
+			now := e.eng.Totals()
+			if now.Files < last.Files || now.Events < last.Events || now.Bytes < last.Bytes || now.FilesFailed < last.FilesFailed {
+				watched <- fmt.Errorf("Totals went down from %+v to %+v", last, now)
+				return
+			}
+			last = now
+			select {
+			case <-stop:
+				watched <- nil
+				return
+			case <-time.After(10 * time.Microsecond):
+			}
+		}
+	}()
+
+	hook, reached := gate(keys[1])
+	e.spy.setWrap(hook)
+	id := e.startNew()
+	waitClosed(t, reached, "the gated read")
+	eventually(t, "the first file's commit", func() bool { return e.eng.Totals().Files == 1 })
+	if got := e.eng.Totals(); got.ImportsRunning != 1 || got.Events != 10 || got.FilesFailed != 0 {
+		t.Errorf("Totals while the second file is read: %+v", got)
+	}
+	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
+	}
+	_, p1 := e.wait(id)
+
+	other := e.createStore("other")
+	e.retry(id)
+	oid := e.start(newImport(other.Name, srcURI), engine.StartOptions{})
+	_, p2 := e.wait(id)
+	_, p3 := e.wait(oid)
+	close(stop)
+	if err := <-watched; err != nil {
+		t.Error(err)
+	}
+	want := engine.Totals{Files: 6, Events: 120, Bytes: 2 * size, FilesFailed: 2}
+	if got := e.eng.Totals(); got != want {
+		t.Errorf("Totals after the runs %+v, want %+v", got, want)
+	}
+	var sum engine.Totals
+	for _, p := range []engine.Progress{p1, p2, p3} {
+		sum.Files += p.FilesDone
+		sum.Events += p.Events
+		sum.Bytes += p.BytesDone
+		sum.FilesFailed += p.FilesFailed
+	}
+	if sum != want {
+		t.Errorf("the runs' progress adds up to %+v, want %+v", sum, want)
 	}
 }

@@ -350,8 +350,12 @@ func TestRecover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.eng.Recover(e.ctx); err != nil {
+	stopped, err := e.eng.Recover(e.ctx)
+	if err != nil {
 		t.Fatalf("Recover: %v", err)
+	}
+	if !slices.Equal(stopped, []string{ghost.ID}) {
+		t.Errorf("Recover stopped %v, want [%s]", stopped, ghost.ID)
 	}
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("Recover changed a running import to %s", st)
@@ -377,8 +381,12 @@ func TestRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.reopen()
-	if err := e.eng.Recover(e.ctx); err != nil {
+	stopped, err = e.eng.Recover(e.ctx)
+	if err != nil {
 		t.Fatalf("Recover: %v", err)
+	}
+	if !slices.Equal(stopped, []string{id}) {
+		t.Errorf("Recover stopped %v, want [%s]", stopped, id)
 	}
 	if st := e.status(id); st != api.StatusStopped {
 		t.Fatalf("Recover left an IN_PROGRESS import %s, want STOPPED", st)

@@ -32,7 +32,10 @@ const prefetchLimit = 4 << 20
 // commitInterval is the longest a finished file waits for its commit.
 const commitInterval = 2 * time.Second
 
-var errStopped = errors.New("engine: import stopped")
+var (
+	errStopped   = errors.New("engine: import stopped")
+	errSuspended = errors.New("engine: import suspended by a shutdown")
+)
 
 // run is one execution of an import: from discovering its prefixes to
 // its final status.
@@ -46,6 +49,7 @@ type run struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
 	progress progress
+	counted  bool // its last progress is in Engine.ended; guarded by Engine.mu
 }
 
 func newRun(e *Engine, imp sink.Import, src s3scan.Source, opts StartOptions) *run {
@@ -113,6 +117,8 @@ func (r *run) execute() {
 	}
 	imp.Message = ""
 	switch {
+	case errors.Is(context.Cause(r.ctx), errSuspended):
+		imp.Message = "suspended by a shutdown; resumed at the next start"
 	case errors.Is(context.Cause(r.ctx), errStopped):
 		imp.Status = string(api.StatusStopped)
 	case err != nil:
@@ -494,6 +500,7 @@ func (r *run) readFile(ctx context.Context, p prefetch, msgs chan<- message, buf
 		defer zr.Close()
 		in = zr
 	}
+	in = &capReader{r: in, max: r.e.opts.MaxFileSize}
 	dec := logfile.NewDecoder(in, logfile.Options{MaxRecordSize: r.e.opts.MaxRecordSize})
 	for {
 		n, err := dec.Next(buf)
@@ -545,6 +552,34 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
 	}
+	return n, err
+}
+
+// capReader passes on at most max bytes of the decompressed content of a
+// file, and fails with a *fileTooLargeError when there are more.
+type capReader struct {
+	r      io.Reader
+	max, n int64 // n bytes passed on so far
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.n == c.max {
+		// At the cap: one more byte, and the file is too large.
+		var probe [1]byte
+		n, err := c.r.Read(probe[:])
+		if n > 0 {
+			return 0, &fileTooLargeError{limit: c.max}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.max-c.n {
+		p = p[:c.max-c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
 	return n, err
 }
 

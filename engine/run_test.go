@@ -709,7 +709,7 @@ func TestDedup(t *testing.T) {
 
 // TestConcurrentStores runs imports into different stores at once.
 func TestConcurrentStores(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 3, BatchEvents: 50})
+	e := newEnv(t, engine.Options{Concurrency: 3, BatchEvents: 50, MaxOngoingImports: 4})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	for i := range 20 {
 		e.put(key(day.Add(time.Duration(i)*7*time.Hour)), evs(fmt.Sprintf("c%d", i), 100, day)...)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -118,9 +119,10 @@ func TestStartImportDestinations(t *testing.T) {
 }
 
 // TestOngoingImport checks that a store has one running import at a time,
-// and that a running import cannot be retried.
+// also when more imports may run, and that a running import cannot be
+// retried.
 func TestOngoingImport(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, MaxOngoingImports: 2})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	k := key(day.Add(12 * time.Hour))
 	e.put(k, evs("o", 2, day.Add(11*time.Hour))...)
@@ -146,6 +148,39 @@ func TestOngoingImport(t *testing.T) {
 	}
 	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
+	}
+}
+
+// TestOngoingImportLimit checks that at most MaxOngoingImports imports run
+// at once, new ones and retries alike.
+func TestOngoingImportLimit(t *testing.T) {
+	for _, limit := range []int{1, 2} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			e := newEnv(t, engine.Options{MaxOngoingImports: limit})
+			day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+			e.put(key(day.Add(time.Hour)), evs("l", 2, day)...)
+			// Every read waits until its import is stopped.
+			e.spy.setHook(func(ctx context.Context, _ string) error {
+				<-ctx.Done()
+				return ctx.Err()
+			})
+			var ids []string
+			for i := range limit {
+				s := e.createStore(fmt.Sprintf("store-%d", i))
+				ids = append(ids, e.start(newImport(s.Name, srcURI), engine.StartOptions{}))
+			}
+			extra := e.createStore("extra")
+			if _, err := e.eng.StartImport(e.ctx, newImport(extra.Name, srcURI), engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+				t.Fatalf("import beyond %d running: %v, want AccountHasOngoingImportException", limit, err)
+			}
+			if imp, err := e.eng.StopImport(e.ctx, ids[0]); err != nil || imp.ImportStatus != api.StatusStopped {
+				t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
+			}
+			e.start(newImport(extra.Name, srcURI), engine.StartOptions{})
+			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: ids[0]}, engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+				t.Errorf("retry beyond %d running: %v, want AccountHasOngoingImportException", limit, err)
+			}
+		})
 	}
 }
 
@@ -227,6 +262,41 @@ func TestCreateEventDataStore(t *testing.T) {
 			!s.CreatedTimestamp.Equal(c.CreatedTimestamp.Truncate(time.Microsecond)) {
 			t.Errorf("store %d listed as %+v, created as %+v", i, s, c)
 		}
+	}
+}
+
+// TestGetEventDataStore checks that a store is found by ARN, name or ID.
+func TestGetEventDataStore(t *testing.T) {
+	e := newEnv(t, engine.Options{})
+	other := e.createStore("other")
+	tests := []struct {
+		name string
+		in   string
+		want *api.Exception
+	}{
+		{"ARN", e.eds.EventDataStoreArn, nil},
+		{"name", e.eds.Name, nil},
+		{"ID", storeID(e.eds), nil},
+		{"empty", "", api.ErrInvalidParameter},
+		{"unknown name", "nowhere", api.ErrEventDataStoreNotFound},
+		{"unknown ARN", "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/00000000-0000-4000-8000-000000000000", api.ErrEventDataStoreNotFound},
+		{"malformed ARN", "arn:aws:cloudtrail:us-east-1:eventdatastore/" + storeID(e.eds), api.ErrEventDataStoreARNInvalid},
+	}
+	for _, tt := range tests {
+		s, err := e.eng.GetEventDataStore(e.ctx, api.GetEventDataStoreInput{EventDataStore: tt.in})
+		switch {
+		case tt.want != nil:
+			if !isExc(err, tt.want) {
+				t.Errorf("%s: %v, want %s", tt.name, err, tt.want.Name)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case s.EventDataStoreArn != e.eds.EventDataStoreArn || s.Name != e.eds.Name || s.Status != api.EventDataStoreEnabled:
+			t.Errorf("%s: %+v, want %+v", tt.name, s, e.eds)
+		}
+	}
+	if s, err := e.eng.GetEventDataStore(e.ctx, api.GetEventDataStoreInput{EventDataStore: other.EventDataStoreArn}); err != nil || s.Name != "other" {
+		t.Errorf("GetEventDataStore(other) = %+v, %v", s, err)
 	}
 }
 

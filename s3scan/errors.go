@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // opError is a failed operation of a source. Its text names the operation
@@ -49,22 +50,21 @@ func (e *opError) Unwrap() []error {
 	return []error{e.kind, e.err}
 }
 
-// detail describes err in one line: S3 error responses by code and message,
-// URL errors without the URL's query.
+// detail describes err in one line: failures to assume a role by role,
+// S3 and STS error responses by code and message, URL errors without the
+// URL's query.
 func detail(err error) string {
+	var re *roleError
+	if errors.As(err, &re) {
+		return re.Error()
+	}
 	var er minio.ErrorResponse
 	if errors.As(err, &er) {
-		msg := strings.Join(strings.Fields(er.Message), " ")
-		if len(msg) > 200 {
-			msg = msg[:200] + "..."
-		}
-		switch {
-		case er.Code == "":
-			return msg
-		case msg == "" || msg == er.Code:
-			return er.Code
-		}
-		return er.Code + ": " + msg
+		return codeMessage(er.Code, er.Message)
+	}
+	var sts credentials.ErrorResponse
+	if errors.As(err, &sts) {
+		return codeMessage(sts.STSError.Code, sts.STSError.Message)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -78,6 +78,22 @@ func detail(err error) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// codeMessage describes an error response by its code and message, cut to
+// one line of at most 200 bytes.
+func codeMessage(code, message string) string {
+	msg := strings.Join(strings.Fields(message), " ")
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	switch {
+	case code == "":
+		return msg
+	case msg == "" || msg == code:
+		return code
+	}
+	return code + ": " + msg
 }
 
 // s3Transient are the S3 error codes of answers that may change on retry.
@@ -101,6 +117,10 @@ var s3Transient = map[string]bool{
 // classify returns the sentinel error err is an instance of, or nil. A 404
 // without a code is ErrNotFound for an object and ErrNoBucket otherwise.
 func classify(err error, object bool) error {
+	var re *roleError
+	if errors.As(err, &re) {
+		return re.kind()
+	}
 	var er minio.ErrorResponse
 	if errors.As(err, &er) {
 		switch er.Code {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -30,6 +31,9 @@ type S3Config struct {
 	// Custom endpoints are addressed path-style, over TLS when the URL is
 	// https.
 	Endpoint string
+	// RoleARN is an IAM role to read the bucket as; "" reads it with the
+	// credentials NewS3 finds.
+	RoleARN string
 	// Transport carries the HTTP requests; nil means a default transport.
 	Transport http.RoundTripper
 }
@@ -50,6 +54,13 @@ type S3Config struct {
 // With none of them it sends anonymous requests. A profile named by
 // AWS_PROFILE that cannot be used is an error rather than a fall-through.
 //
+// With a RoleARN, NewS3 assumes the role with STS AssumeRole signed with
+// those credentials, at the custom endpoint (MinIO serves STS there) or
+// else at the AWS STS endpoint of the region (us-east-1 when Region is
+// ""), and signs requests with the role's credentials, which last an hour
+// and are assumed again before they expire. Failures to assume the role
+// wrap ErrAssumeRole.
+//
 // NewS3 checks that the bucket exists: a missing bucket is ErrNoBucket,
 // one the credentials may not read ErrAccessDenied, and an endpoint that
 // cannot be reached an error wrapping ErrTransient.
@@ -67,6 +78,10 @@ func NewS3(ctx context.Context, cfg S3Config) (Source, error) {
 	creds, origin, err := findCredentials(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.RoleARN != "" {
+		sts, region := stsEndpoint(ep, cfg.Region)
+		creds = newRoleCredentials(creds, sts, region, cfg.RoleARN, time.Now)
 	}
 	s := &s3Source{
 		bucket: cfg.Bucket,
@@ -110,6 +125,9 @@ func NewS3(ctx context.Context, cfg S3Config) (Source, error) {
 	if err != nil {
 		err = s.fail(ctx, "open bucket", name, err)
 		if errors.Is(err, ErrAccessDenied) {
+			if cfg.RoleARN != "" && !errors.Is(err, ErrAssumeRole) {
+				origin = "role " + cfg.RoleARN + ", assumed with " + origin
+			}
 			return nil, fmt.Errorf("%w (%s; endpoint %s)", err, origin, ep.display)
 		}
 		return nil, fmt.Errorf("%w (endpoint %s)", err, ep.display)

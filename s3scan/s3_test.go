@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ctimport/ctimport/internal/miniotest"
@@ -655,4 +659,205 @@ func TestNewS3FindsAWSRegion(t *testing.T) {
 			t.Errorf("List = %+v, %v", p, err)
 		}
 	}
+}
+
+const testRole = "arn:aws:iam::111122223333:role/trail-reader"
+
+// stsSpy passes requests on to MinIO. It counts the AssumeRole requests,
+// answers them with AccessDenied once deny is set, and, with expireAtOnce,
+// makes the credentials they give expire at once, so that each request
+// assumes the role again. It records the access keys of S3 requests.
+type stsSpy struct {
+	t            *testing.T
+	expireAtOnce bool
+	deny         atomic.Bool
+	assumes      atomic.Int64
+
+	mu   sync.Mutex
+	keys map[string]int // access key of S3 requests: their number
+}
+
+var (
+	credentialRE = regexp.MustCompile(`Credential=([^/]+)/`)
+	expirationRE = regexp.MustCompile(`<Expiration>[^<]*</Expiration>`)
+)
+
+func (s *stsSpy) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !isAssumeRole(s.t, r) {
+		s.mu.Lock()
+		if m := credentialRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil && r.Header.Get("X-Amz-Security-Token") != "" {
+			s.keys[m[1]+" with a token"]++
+		} else if m != nil {
+			s.keys[m[1]]++
+		}
+		s.mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	s.assumes.Add(1)
+	if s.deny.Load() {
+		body := `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type></Type><Code>AccessDenied</Code>` +
+			`<Message>Access denied</Message></Error><RequestId>injected</RequestId></ErrorResponse>`
+		return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || !s.expireAtOnce || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	now := "<Expiration>" + time.Now().UTC().Format(time.RFC3339) + "</Expiration>"
+	body = expirationRE.ReplaceAll(body, []byte(now))
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+func (s *stsSpy) signers() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.keys)
+}
+
+// isAssumeRole reports whether r is an STS AssumeRole request.
+func isAssumeRole(t *testing.T, r *http.Request) bool {
+	if r.Method != http.MethodPost || r.URL.Path != "/" || r.GetBody == nil {
+		return false
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		t.Errorf("body of POST /: %v", err)
+		return false
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		t.Errorf("body of POST /: %v", err)
+		return false
+	}
+	form, err := url.ParseQuery(string(data))
+	return err == nil && form.Get("Action") == "AssumeRole"
+}
+
+// With a role, MinIO's STS gives the credentials S3 requests are signed
+// with; without one, the credentials of the environment sign them.
+func TestS3AssumeRole(t *testing.T) {
+	srv := miniotest.Shared(t)
+	bucket := srv.NewBucket(t)
+	srv.Put(t, bucket, "dir/k", []byte("v"))
+	useRootKeys(t, srv)
+	for _, role := range []string{"", testRole} {
+		t.Run(fmt.Sprintf("role %q", role), func(t *testing.T) {
+			spy := &stsSpy{t: t, keys: map[string]int{}}
+			src, err := s3scan.NewS3(context.Background(), s3scan.S3Config{Bucket: bucket, Endpoint: srv.Endpoint(), RoleARN: role, Transport: spy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				if p, err := src.List(context.Background(), "dir/", ""); err != nil || len(p.Objects) != 1 {
+					t.Fatalf("List: %+v, %v", p, err)
+				}
+				rc, _, err := src.Open(context.Background(), "dir/k")
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				rc.Close()
+			}
+			signers := spy.signers()
+			wantAssumes := int64(0)
+			if role != "" {
+				wantAssumes = 1
+			}
+			if len(signers) != 1 || spy.assumes.Load() != wantAssumes {
+				t.Fatalf("%d AssumeRole requests, S3 requests signed by %v; want %d, and one signer", spy.assumes.Load(), signers, wantAssumes)
+			}
+			for signer := range signers {
+				root := signer == srv.AccessKey()
+				if role == "" && !root || role != "" && (root || !strings.HasSuffix(signer, " with a token")) {
+					t.Errorf("S3 requests signed by %q", signer)
+				}
+			}
+		})
+	}
+}
+
+// A role that cannot be assumed is an access denied error naming the role,
+// when NewS3 opens the bucket and when its credentials are renewed later.
+func TestS3AssumeRoleRefused(t *testing.T) {
+	srv := miniotest.Shared(t)
+	bucket := srv.NewBucket(t)
+	srv.Put(t, bucket, "k", []byte("v"))
+	sts, err := credentials.NewSTSAssumeRole(srv.Endpoint(), credentials.STSAssumeRoleOptions{AccessKey: srv.AccessKey(), SecretKey: srv.SecretKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp, err := sts.GetWithContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{srv.SecretKey(), temp.SecretAccessKey, temp.SessionToken, "wrong-secret-value"}
+	wantRefusal := func(t *testing.T, err error, what string, texts ...string) {
+		t.Helper()
+		checkClean(t, err, secrets...)
+		if !errors.Is(err, s3scan.ErrAccessDenied) || !errors.Is(err, s3scan.ErrAssumeRole) {
+			t.Fatalf("%s: %v, want ErrAccessDenied and ErrAssumeRole", what, err)
+		}
+		for _, text := range append(texts, "cannot assume role "+testRole+": AccessDenied: ") {
+			if !strings.Contains(err.Error(), text) {
+				t.Errorf("%s: %q does not say %q", what, err, text)
+			}
+		}
+	}
+
+	t.Run("wrong secret key", func(t *testing.T) {
+		useRootKeys(t, srv)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
+		_, err := openRole(srv, bucket, &stsSpy{t: t, keys: map[string]int{}})
+		wantRefusal(t, err, "NewS3", "open bucket s3://"+bucket, "credentials from the environment")
+	})
+	t.Run("temporary credentials", func(t *testing.T) {
+		isolateAWS(t)
+		t.Setenv("AWS_ACCESS_KEY_ID", temp.AccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", temp.SecretAccessKey)
+		t.Setenv("AWS_SESSION_TOKEN", temp.SessionToken)
+		_, err := openRole(srv, bucket, &stsSpy{t: t, keys: map[string]int{}})
+		wantRefusal(t, err, "NewS3", "open bucket s3://"+bucket)
+	})
+	t.Run("anonymous", func(t *testing.T) {
+		isolateAWS(t)
+		_, err := openRole(srv, bucket, &stsSpy{t: t, keys: map[string]int{}})
+		checkClean(t, err)
+		if !errors.Is(err, s3scan.ErrAccessDenied) || !errors.Is(err, s3scan.ErrAssumeRole) ||
+			!strings.Contains(err.Error(), "cannot assume role "+testRole+": no credentials found to assume it with") {
+			t.Errorf("NewS3: %v, want an access denied error saying there are no credentials to assume the role with", err)
+		}
+	})
+	t.Run("refused on renewal", func(t *testing.T) {
+		useRootKeys(t, srv)
+		spy := &stsSpy{t: t, expireAtOnce: true, keys: map[string]int{}}
+		src, err := openRole(srv, bucket, spy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.List(context.Background(), "", ""); err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		assumed := spy.assumes.Load()
+		if assumed < 2 {
+			t.Fatalf("%d AssumeRole requests for NewS3 and List, want one each", assumed)
+		}
+		spy.deny.Store(true)
+		_, _, err = src.Open(context.Background(), "k")
+		wantRefusal(t, err, "Open", "get s3://"+bucket+"/k: access denied: ")
+		if spy.assumes.Load() != assumed+1 {
+			t.Errorf("Open made %d AssumeRole requests, want 1", spy.assumes.Load()-assumed)
+		}
+	})
+}
+
+// openRole opens bucket of srv as testRole, with the credentials of the
+// environment and spy as the transport.
+func openRole(srv *miniotest.Server, bucket string, spy *stsSpy) (s3scan.Source, error) {
+	return s3scan.NewS3(context.Background(), s3scan.S3Config{Bucket: bucket, Endpoint: srv.Endpoint(), RoleARN: testRole, Transport: spy})
 }

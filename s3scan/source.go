@@ -27,6 +27,10 @@ var (
 	ErrTransient = errors.New("s3scan: transient error")
 	// ErrBadURI means a location URI is not one s3scan reads.
 	ErrBadURI = errors.New("s3scan: invalid location")
+	// ErrAssumeRole marks a failure to assume the role of S3Config.RoleARN.
+	// Such errors also wrap ErrAccessDenied when STS refused the role, or
+	// ErrTransient when assuming it again may succeed.
+	ErrAssumeRole = errors.New("s3scan: cannot assume the role")
 )
 
 // Object is one object of a source.

@@ -116,6 +116,15 @@ type FileQuery struct {
 	Limit int
 }
 
+// EventCountQuery selects the events Store.EventCounts counts.
+type EventCountQuery struct {
+	// Prefix keeps the events read from objects whose key starts with it.
+	Prefix string
+	// Start and End keep the events whose eventTime is within [Start,
+	// End]; a zero bound is open.
+	Start, End time.Time
+}
+
 // Commit is what one Writer.Commit makes durable.
 type Commit struct {
 	Files    []File
@@ -150,13 +159,28 @@ type Store interface {
 	// Files returns the checkpoint rows q selects.
 	Files(ctx context.Context, q FileQuery) ([]File, error)
 
+	// EventCounts counts the events q selects in event data store storeID
+	// by the key of the object each was read from (an event the store
+	// held already when another object brought it again counts for the
+	// object it was first stored from). Keys with no such event are not
+	// in the map. It returns ErrNotFound when there is no such event data
+	// store.
+	EventCounts(ctx context.Context, storeID string, q EventCountQuery) (map[string]int64, error)
+	// MissingEvents returns the identities among ids of which event data
+	// store storeID holds no event, whichever object it was read from, in
+	// the order of ids. It returns ErrNotFound when there is no such event
+	// data store.
+	MissingEvents(ctx context.Context, storeID string, ids []Identity) ([]Identity, error)
+
 	// NewWriter returns a Writer loading events into event data store storeID.
 	// A store has at most one open Writer; close it before opening another.
 	NewWriter(ctx context.Context, storeID string) (Writer, error)
 
 	// Query runs a read-only SQL statement. An event data store's ID, bare
 	// (as CloudTrail Lake writes it) or double-quoted, names its events table.
-	Query(ctx context.Context, statement string) (Rows, error)
+	// args are bound to the statement's parameters (? placeholders), in
+	// order; their number must be the number of parameters.
+	Query(ctx context.Context, statement string, args ...any) (Rows, error)
 
 	// Close releases the store. Open Writers must be closed first.
 	Close() error
@@ -191,6 +215,14 @@ type Writer interface {
 	Sync(ctx context.Context) error
 	// Close drops everything staged, and the Commits not synced.
 	Close() error
+}
+
+// QueryChecker is implemented by stores that can check a statement without
+// running it.
+type QueryChecker interface {
+	// CheckQuery reports whether Query would accept statement with nargs
+	// arguments.
+	CheckQuery(ctx context.Context, statement string, nargs int) error
 }
 
 // Rows is the result of a query. Its use mirrors database/sql.Rows.

@@ -292,6 +292,31 @@ func TestQuery(t *testing.T) {
 			t.Errorf("after the refused statements %v events are stored, want %d", rows[0]["n"], l.count())
 		}
 	})
+	t.Run("no file access", func(t *testing.T) {
+		h := h.in(t)
+		secret := filepath.Join(h.dir, "secret.txt")
+		if err := os.WriteFile(secret, []byte("not for queries"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"SELECT content FROM read_text('" + secret + "')", "SET threads = 1"} {
+			o := h.expect(exitError, "query", "--query-statement", q)
+			if strings.Contains(o.stdout, "not for queries") {
+				t.Errorf("%q read the file\n%s", q, o)
+			}
+		}
+		o := h.expect(exitOK, "query", "--allow-write", "--output", "csv", "--query-statement", "SELECT content FROM read_text('"+secret+"')")
+		if !strings.Contains(o.stdout, "not for queries") {
+			t.Errorf("--allow-write: the file was not read\n%s", o)
+		}
+	})
+	t.Run("allow write", func(t *testing.T) {
+		h := h.in(t)
+		h.expect(exitError, "query", "--query-statement", "CREATE TABLE notes AS SELECT 1 AS x")
+		h.expect(exitOK, "query", "--allow-write", "--query-statement", "CREATE TABLE notes AS SELECT 1 AS x")
+		if rows := h.query("SELECT count(*) AS n FROM notes"); rows[0]["n"] != float64(1) {
+			t.Errorf("after --allow-write: %v", rows)
+		}
+	})
 }
 
 func TestQueryWithoutDatabase(t *testing.T) {

@@ -21,6 +21,8 @@ func init() {
 	importID := flagSpec{"import-id", flagString, "the ID of the import"}
 	maxResults := flagSpec{"max-results", flagInt, "the most items to return (1-1000)"}
 	nextToken := flagSpec{"next-token", flagString, "the NextToken of the previous page"}
+	maxRecordSize := flagSpec{"max-record-size", flagString, "the largest record a file may hold, else the file fails with LimitExceeded: bytes, or with a unit as in 256MiB (default 64MiB)"}
+	maxFileSize := flagSpec{"max-file-size", flagString, "the largest a file may be once decompressed, else it fails with LimitExceeded; reading stops at the cap (default 2GiB)"}
 	commands = map[string]command{
 		"start-import": {
 			summary: "import trail logs into an event data store, or retry an import",
@@ -33,6 +35,8 @@ func init() {
 				{"incremental", flagBool, "start where the last import of the same source into the same store ended"},
 				{"allowance", flagString, "how long after an event its log file may be delivered (default 1h)"},
 				{"concurrency", flagInt, "how many files to decode at once (default one per CPU; downloads run ahead of them)"},
+				maxRecordSize, maxFileSize,
+				{"wait", flagBool, "with --endpoint-url: wait for the import to end, showing its progress (without a server, start-import always waits)"},
 			},
 			run: cmdStartImport,
 		},
@@ -40,8 +44,29 @@ func init() {
 		"stop-import":             {summary: "stop a running import; retry it later with start-import --import-id", flags: []flagSpec{importID}, run: cmdStopImport},
 		"list-import-failures":    {summary: "list the files an import failed to read, and why", flags: []flagSpec{importID, maxResults, nextToken}, run: cmdListImportFailures},
 		"create-event-data-store": {summary: "create an event data store to import into", flags: []flagSpec{{"name", flagString, "the name of the event data store"}}, run: cmdCreateEventDataStore},
-		"list-event-data-stores":  {summary: "list the event data stores", flags: []flagSpec{maxResults, nextToken}, run: cmdListEventDataStores},
-		"help":                    {summary: "show this help, or a command's (ctimport help COMMAND)"},
+		"get-event-data-store": {
+			summary: "describe an event data store",
+			flags:   []flagSpec{{"event-data-store", flagString, "the ARN, name or ID of the event data store"}},
+			run:     cmdGetEventDataStore,
+		},
+		"serve": {
+			summary: "serve the CloudTrail import and query API over HTTP, for the AWS CLI and SDKs",
+			flags: []flagSpec{
+				{"listen", flagString, "the address to listen on (default 127.0.0.1:8099)"},
+				{"credentials-file", flagString, "a file of access keys, one \"ACCESS_KEY_ID SECRET_ACCESS_KEY\" per line, mode 600 (env CTIMPORT_CREDENTIALS_FILE); else the key in CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY"},
+				{"file-sources", flagString, "let imports read local directories (file:// S3LocationUri) under this directory; by default the server reads only S3"},
+				{"tls-cert", flagString, "serve HTTPS with this certificate file (PEM)"},
+				{"tls-key", flagString, "the private key file of --tls-cert (PEM)"},
+				{"max-body-bytes", flagInt, "the largest request body accepted (default 1048576)"},
+				{"max-ongoing-imports", flagInt, "how many imports may run at once (default 1, as in CloudTrail Lake)"},
+				{"concurrency", flagInt, "how many files each import decodes at once (default one per CPU)"},
+				maxRecordSize, maxFileSize,
+				{"log-format", flagString, "log format: text or json (default text)"},
+			},
+			run: cmdServe,
+		},
+		"list-event-data-stores": {summary: "list the event data stores", flags: []flagSpec{maxResults, nextToken}, run: cmdListEventDataStores},
+		"help":                   {summary: "show this help, or a command's (ctimport help COMMAND)"},
 		"list-imports": {
 			summary: "list imports, newest first",
 			flags: []flagSpec{
@@ -53,8 +78,16 @@ func init() {
 		},
 		"query": {
 			summary: "run SQL over the event data stores; name a store by its ID, as CloudTrail Lake does",
-			flags:   []flagSpec{{"query-statement", flagString, `the SQL, e.g. "SELECT eventName, count(*) FROM <store ID> GROUP BY 1"`}},
-			run:     cmdQuery,
+			flags: []flagSpec{
+				{"query-statement", flagString, `the SQL, e.g. "SELECT eventName, count(*) FROM <store ID> GROUP BY 1"`},
+				{"allow-write", flagBool, "run any statement, with access to files, and commit it; without it, queries cannot write, read files or change settings"},
+			},
+			run: cmdQuery,
+		},
+		"verify": {
+			summary: "list an ended import's source again and compare it with the import's checkpoint and event data store; exit status 6 on drift",
+			flags:   []flagSpec{importID},
+			run:     cmdVerify,
 		},
 	}
 }
@@ -79,7 +112,7 @@ commands:
 	printFlags(w, globalFlags)
 	fmt.Fprint(w, `
 exit status: 0 done; 1 error; 2 bad command line; 3 import FAILED; 4 import STOPPED;
-5 the database is in use by another process.
+5 the database is in use by another process; 6 verify found drift.
 `)
 }
 

@@ -31,6 +31,7 @@ const (
 	exitFailed  = 3 // the import ended FAILED
 	exitStopped = 4 // the import ended STOPPED
 	exitLocked  = 5 // another process holds the database
+	exitDrift   = 6 // verify found drift
 )
 
 // defaultDB is the database used without --db or CTIMPORT_DB.
@@ -62,6 +63,12 @@ type cli struct {
 	stderr io.Writer
 	db     string
 	format string
+	// endpoint is the ctimport server the command calls; "" when it
+	// opens the database itself.
+	endpoint string
+	// recovered are the imports open found left running by a process that
+	// ended.
+	recovered []string
 }
 
 // ended is the error of a start-import whose import did not complete.
@@ -92,7 +99,10 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 		printCommandHelp(stdout, a.command)
 		return exitOK
 	}
-	c := &cli{args: a, stdout: stdout, stderr: stderr, db: a.str("db"), format: a.str("output")}
+	c := &cli{args: a, stdout: stdout, stderr: stderr, db: a.str("db"), format: a.str("output"), endpoint: a.str("endpoint-url")}
+	if c.endpoint == "" && !a.has("endpoint-url") {
+		c.endpoint = os.Getenv("CTIMPORT_ENDPOINT_URL")
+	}
 	if c.db == "" {
 		c.db = os.Getenv("CTIMPORT_DB")
 	}
@@ -112,6 +122,7 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	err = commands[a.command].run(ctx, c)
 	var ue *usageError
 	var end *ended
+	var drift *drifted
 	switch {
 	case err == nil:
 		return exitOK
@@ -126,6 +137,9 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, sink.ErrLocked):
 		fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
 		return exitLocked
+	case errors.As(err, &drift):
+		fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
+		return exitDrift
 	}
 	fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
 	return exitError
@@ -138,7 +152,12 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 	var err error
 	deadline := time.Now().Add(lockWait)
 	for {
-		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{Holder: holder, MemoryLimit: duckdbMemory, StageLimit: stageMemory})
+		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{
+			Holder:       holder,
+			MemoryLimit:  duckdbMemory,
+			StageLimit:   stageMemory,
+			NoFileAccess: c.args.command == "serve",
+		})
 		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
 			break
 		}
@@ -148,15 +167,21 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 		return nil, nil, err
 	}
 	debug.SetMemoryLimit(goMemory)
-	opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
+	if opts.OpenSource == nil {
+		opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
+	}
 	opts.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	eng := engine.New(store, opts)
-	if err := eng.Recover(ctx); err != nil {
+	if c.recovered, err = eng.Recover(ctx); err != nil {
 		store.Close()
 		return nil, nil, err
 	}
 	return eng, func() {
-		eng.Close()
+		if c.args.command == "serve" {
+			eng.Shutdown()
+		} else {
+			eng.Close()
+		}
 		store.Close()
 	}, nil
 }
@@ -164,14 +189,36 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 // output prints an API response in the chosen format.
 func (c *cli) output(v any) error { return writeOutput(c.stdout, c.format, v) }
 
-// simple runs a command that needs only the engine and prints its result.
-func (c *cli) simple(ctx context.Context, fn func(*engine.Engine) (any, error)) error {
-	eng, done, err := c.open(ctx, "ctimport "+c.args.command, engine.Options{})
-	if err != nil {
-		return err
+// service runs the operations of the commands other than start-import and
+// query: the engine over the database, or a ctimport server.
+type service interface {
+	GetImport(ctx context.Context, id string) (api.Import, error)
+	StopImport(ctx context.Context, id string) (api.Import, error)
+	ListImports(ctx context.Context, in api.ListImportsInput) (api.ListImportsOutput, error)
+	ListImportFailures(ctx context.Context, in api.ListImportFailuresInput) (api.ListImportFailuresOutput, error)
+	CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error)
+	GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error)
+	ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error)
+}
+
+// simple runs a command that needs only the service and prints its result.
+func (c *cli) simple(ctx context.Context, fn func(service) (any, error)) error {
+	var svc service
+	if c.endpoint != "" {
+		cl, err := c.client()
+		if err != nil {
+			return err
+		}
+		svc = cl
+	} else {
+		eng, done, err := c.open(ctx, "ctimport "+c.args.command, engine.Options{})
+		if err != nil {
+			return err
+		}
+		defer done()
+		svc = eng
 	}
-	defer done()
-	out, err := fn(eng)
+	out, err := fn(svc)
 	if err != nil {
 		return err
 	}
@@ -192,7 +239,7 @@ func cmdGetImport(ctx context.Context, c *cli) error {
 	if err := c.requireFlag("import-id"); err != nil {
 		return err
 	}
-	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.GetImport(ctx, c.args.str("import-id")) })
+	return c.simple(ctx, func(e service) (any, error) { return e.GetImport(ctx, c.args.str("import-id")) })
 }
 
 // maxResults reads --max-results; the API takes 1 to 1000, and an absent
@@ -219,7 +266,7 @@ func cmdListImports(ctx context.Context, c *cli) error {
 		ImportStatus: api.ImportStatus(c.args.str("import-status")),
 		NextToken:    c.args.str("next-token"),
 	}
-	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListImports(ctx, in) })
+	return c.simple(ctx, func(e service) (any, error) { return e.ListImports(ctx, in) })
 }
 
 func cmdListImportFailures(ctx context.Context, c *cli) error {
@@ -231,7 +278,15 @@ func cmdListImportFailures(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListImportFailuresInput{ImportId: c.args.str("import-id"), MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListImportFailures(ctx, in) })
+	return c.simple(ctx, func(e service) (any, error) { return e.ListImportFailures(ctx, in) })
+}
+
+func cmdGetEventDataStore(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("event-data-store"); err != nil {
+		return err
+	}
+	in := api.GetEventDataStoreInput{EventDataStore: c.args.str("event-data-store")}
+	return c.simple(ctx, func(e service) (any, error) { return e.GetEventDataStore(ctx, in) })
 }
 
 func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
@@ -239,7 +294,7 @@ func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.CreateEventDataStoreInput{Name: c.args.str("name")}
-	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.CreateEventDataStore(ctx, in) })
+	return c.simple(ctx, func(e service) (any, error) { return e.CreateEventDataStore(ctx, in) })
 }
 
 func cmdListEventDataStores(ctx context.Context, c *cli) error {
@@ -248,17 +303,28 @@ func cmdListEventDataStores(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListEventDataStoresInput{MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e *engine.Engine) (any, error) { return e.ListEventDataStores(ctx, in) })
+	return c.simple(ctx, func(e service) (any, error) { return e.ListEventDataStores(ctx, in) })
 }
 
 func cmdQuery(ctx context.Context, c *cli) error {
 	if err := c.requireFlag("query-statement"); err != nil {
 		return err
 	}
+	write := c.args.has("allow-write")
+	if c.endpoint != "" {
+		if write {
+			return usagef("--allow-write is not part of the API: a server runs read-only queries")
+		}
+		return c.remoteQuery(ctx)
+	}
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s: create an event data store and import into it first", c.db)
 	}
-	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true})
+	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true}
+	if write {
+		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true}
+	}
+	store, err := duckdbsink.Open(ctx, c.db, opts)
 	if err != nil {
 		return err
 	}
@@ -279,7 +345,7 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return api.ErrInvalidQueryStatement.New("%v", err)
+		return api.ErrInvalidQueryStatement.New("%s", engine.OneLine(err.Error()))
 	}
 	return qw.close()
 }

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ctimport/ctimport/engine"
 )
 
 // formats are the values of --output.
@@ -255,42 +256,10 @@ func queryValue(v any) string {
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano)
 	case []any, map[string]any:
-		b, _ := json.Marshal(jsonValue(x))
+		b, _ := json.Marshal(engine.JSONValue(x))
 		return string(b)
 	}
 	return fmt.Sprint(v)
-}
-
-// jsonValue is a value of a query result as it goes into JSON output:
-// times as RFC 3339 text, and the floats JSON cannot hold as the strings
-// "NaN", "Infinity" and "-Infinity".
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "NaN"
-		case math.IsInf(x, 1):
-			return "Infinity"
-		case math.IsInf(x, -1):
-			return "-Infinity"
-		}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonValue(e)
-		}
-		return out
-	}
-	return v
 }
 
 // queryWriter prints query results row by row.
@@ -326,7 +295,7 @@ func (q *queryWriter) row(vals []any) error {
 				b.WriteString(", ")
 			}
 			k, _ := json.Marshal(c)
-			v, err := json.Marshal(jsonValue(vals[i]))
+			v, err := json.Marshal(engine.JSONValue(vals[i]))
 			if err != nil {
 				return err
 			}

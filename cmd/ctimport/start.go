@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,10 +68,62 @@ func (c *cli) startInput() (api.StartImportInput, engine.StartOptions, error) {
 	return in, opts, nil
 }
 
+// sizeLimits reads --max-record-size and --max-file-size; an absent flag
+// is 0, the engine's default.
+func (c *cli) sizeLimits() (maxRecord int, maxFile int64, err error) {
+	var sizes [2]int64
+	for i, name := range []string{"max-record-size", "max-file-size"} {
+		if !c.args.has(name) {
+			continue
+		}
+		if sizes[i], err = parseSize(c.args.str(name)); err != nil {
+			return 0, 0, usagef("--%s: %v", name, err)
+		}
+	}
+	if sizes[0] >= math.MaxInt {
+		return 0, 0, usagef("--max-record-size: %d bytes is too large", sizes[0])
+	}
+	return int(sizes[0]), sizes[1], nil
+}
+
+// sizeUnits are the units parseSize takes, the longer suffixes first.
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+// parseSize parses a positive number of bytes: a whole number, or one
+// followed by a unit such as MiB (2^20 bytes) or MB (10^6 bytes), in any
+// case.
+func parseSize(s string) (int64, error) {
+	num, unit := s, int64(1)
+	for _, u := range sizeUnits {
+		if n := len(s) - len(u.suffix); n > 0 && strings.EqualFold(s[n:], u.suffix) {
+			num, unit = strings.TrimSpace(s[:n]), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	switch {
+	case err != nil || n <= 0:
+		return 0, fmt.Errorf("want a positive number of bytes, such as 67108864 or 64MiB, not %q", s)
+	case n > math.MaxInt64/unit:
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * unit, nil
+}
+
 func cmdStartImport(ctx context.Context, c *cli) error {
 	in, opts, err := c.startInput()
 	if err != nil {
 		return err
+	}
+	if c.endpoint != "" {
+		return c.remoteStartImport(ctx, in)
 	}
 	conc, err := c.args.int("concurrency")
 	if err != nil {
@@ -78,7 +132,11 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 	if conc < 0 {
 		return usagef("--concurrency must be positive")
 	}
-	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Concurrency: conc})
+	maxRecord, maxFile, err := c.sizeLimits()
+	if err != nil {
+		return err
+	}
+	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile})
 	if err != nil {
 		return err
 	}
@@ -160,6 +218,9 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	id := c.args.str("import-id")
+	if c.endpoint != "" {
+		return c.simple(ctx, func(e service) (any, error) { return e.StopImport(ctx, id) })
+	}
 	eng, done, err := c.open(ctx, "ctimport stop-import", engine.Options{})
 	if errors.Is(err, sink.ErrLocked) {
 		// Another process holds the database: ask it to stop the import,

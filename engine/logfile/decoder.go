@@ -6,6 +6,12 @@
 // size of a file is bounded only by the size of its largest record. Each
 // record becomes a sink.Event; members with no column of their own are kept
 // in the ExtraFields column, so nothing in a record is dropped.
+//
+// Input CloudTrail never writes is read rather than refused where nothing
+// is lost: a UTF-8 byte-order mark at the start is skipped; a byte that is
+// not UTF-8 becomes U+FFFD, as encoding/json makes it; a number keeps its
+// text, however large; and of the members of one name in a record, the
+// first fills its column and the others go to ExtraFields.
 package logfile
 
 import (
@@ -29,9 +35,13 @@ type Options struct {
 const (
 	defaultMaxRecordSize = 64 << 20
 	defaultMaxDepth      = 10000
-	// defaultBufferSize is the size of the read buffer, which grows as a
-	// record needs it up to MaxRecordSize+1.
+	// defaultBufferSize is the size the read buffer grows to while the
+	// input goes on; past it, it grows only as a record needs it, up to
+	// MaxRecordSize+1.
 	defaultBufferSize = 256 << 10
+	// firstBufferSize is the size of the first read buffer: a small log
+	// file, of which CloudTrail delivers many, needs no larger one.
+	firstBufferSize = 4 << 10
 	// recordDepth is the nesting depth of a record object.
 	recordDepth = 3
 )
@@ -68,7 +78,7 @@ type Decoder struct {
 
 	maxRecord int
 	maxDepth  int
-	bufSize   int // the initial buffer size
+	bufSize   int // the size the buffer grows to while the input goes on
 	maxBuf    int // the largest the buffer grows
 
 	state       int
@@ -148,13 +158,20 @@ func (d *Decoder) more(from int) error {
 		d.pos -= from
 		d.base += int64(from)
 	}
-	if d.end == len(d.buf) {
-		// Callers keep what is buffered at most d.maxRecord bytes long, so
-		// the buffer can grow.
-		size := min(max(2*len(d.buf), d.bufSize), d.maxBuf)
-		buf := make([]byte, size)
-		copy(buf, d.buf[:d.end])
-		d.buf = buf
+	// The buffer grows when it is full, and up to bufSize while the input
+	// goes on, so that a small file needs only a small buffer.
+	if full := d.end == len(d.buf); full || len(d.buf) < d.bufSize {
+		limit := d.bufSize
+		if full {
+			// Callers keep what is buffered at most d.maxRecord bytes
+			// long, so the buffer can grow.
+			limit = d.maxBuf
+		}
+		if size := min(max(2*len(d.buf), min(firstBufferSize, d.bufSize)), limit); size > len(d.buf) {
+			buf := make([]byte, size)
+			copy(buf, d.buf[:d.end])
+			d.buf = buf
+		}
 	}
 	// Fill the buffer, so that a unit scanned again after more input
 	// arrives is scanned a bounded number of times.

@@ -36,8 +36,9 @@ func decodeString(input string, opts Options) ([]sink.Event, error) {
 	return decodeAll(NewDecoder(strings.NewReader(input), opts))
 }
 
-// newSmallDecoder returns a Decoder whose buffer starts at size bytes, so
-// that tests reach the paths that read more input in the middle of a value.
+// newSmallDecoder returns a Decoder whose buffer grows past size bytes only
+// when it is full, so that tests with a small size reach the paths that
+// read more input in the middle of a value.
 func newSmallDecoder(r io.Reader, opts Options, size int) *Decoder {
 	d := NewDecoder(r, opts)
 	d.bufSize = size

@@ -103,6 +103,31 @@ func TestOversizedRecordInAStream(t *testing.T) {
 	}
 }
 
+// TestBufferFitsTheInput checks that a small log file is read with a small
+// buffer, and a long one with a buffer of defaultBufferSize.
+func TestBufferFitsTheInput(t *testing.T) {
+	tests := []struct {
+		name string
+		r    io.Reader
+		want int
+	}{
+		{"one record", strings.NewReader(`{"Records":[{` + testTime + `,` + testID + `}]}`), firstBufferSize},
+		{"no records", strings.NewReader(`{"Records":[]}`), firstBufferSize},
+		{"30,000 records", &recordStream{n: 30000, huge: -1}, defaultBufferSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(tt.r, Options{})
+			if _, err := decodeAll(d); err != nil {
+				t.Fatal(err)
+			}
+			if cap(d.buf) != tt.want {
+				t.Errorf("the buffer is %d bytes, want %d", cap(d.buf), tt.want)
+			}
+		})
+	}
+}
+
 func TestRecordLargerThanTheBuffer(t *testing.T) {
 	events, err := decodeAll(NewDecoder(&recordStream{n: 3, huge: 1}, Options{}))
 	if err != nil {

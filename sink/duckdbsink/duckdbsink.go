@@ -84,6 +84,17 @@ type Options struct {
 	// much at a time (see the package documentation). 0 or less means
 	// DefaultStageLimit. A very small limit makes such commits slow.
 	StageLimit int64
+	// NoFileAccess keeps queries from reading or writing files other than
+	// the database's own, for stores whose queries come from others, such
+	// as a server's.
+	NoFileAccess bool
+	// LockSettings keeps queries from changing DuckDB's settings. Only a
+	// read-only store may lock them: writing changes some.
+	LockSettings bool
+	// AllowWrite lets Query run any statement and commit what it changes,
+	// for an operator who knows what the change does to the imports'
+	// checkpoints.
+	AllowWrite bool
 }
 
 // DefaultStageLimit is the StageLimit of Options that set none: 64 MiB.
@@ -99,12 +110,13 @@ var errNoSchema = errors.New("not a ctimport database (it has no ctimport schema
 // Store is a sink.Store on a DuckDB database file. Its methods are safe for
 // concurrent use.
 type Store struct {
-	path     string
-	abs      string
-	readOnly bool
-	db       *sql.DB
-	catalog  string            // the quoted name of the database's catalog
-	replacer *strings.Replacer // qualifies ctimport's table names; see sql
+	path       string
+	abs        string
+	readOnly   bool
+	allowWrite bool // Query runs any statement and commits it
+	db         *sql.DB
+	catalog    string            // the quoted name of the database's catalog
+	replacer   *strings.Replacer // qualifies ctimport's table names; see sql
 
 	// connector opens the connections of db, and those Writers hold.
 	connector  *duckdb.Connector
@@ -168,6 +180,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Threads > 0 {
 		params.Set("threads", strconv.Itoa(opts.Threads))
 	}
+	if opts.NoFileAccess {
+		params.Set("enable_external_access", "false")
+	}
+	if opts.LockSettings {
+		if !opts.ReadOnly {
+			return nil, errors.New("duckdbsink: open: only a read-only store can lock its settings")
+		}
+		params.Set("lock_configuration", "true")
+	}
+	if opts.AllowWrite && opts.ReadOnly {
+		return nil, errors.New("duckdbsink: open: a read-only store cannot allow writes")
+	}
 	connector, err := duckdb.NewConnector(path+"?"+params.Encode(), nil)
 	if err != nil {
 		if lerr := lockError(path, err); lerr != nil {
@@ -179,6 +203,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		path:       path,
 		abs:        abs,
 		readOnly:   opts.ReadOnly,
+		allowWrite: opts.AllowWrite,
 		db:         sql.OpenDB(connector),
 		connector:  connector,
 		stageLimit: opts.StageLimit,

@@ -22,30 +22,22 @@ import (
 // query), EXPLAIN or CALL. An event data store's ID names its events table,
 // bare as CloudTrail Lake writes it or double-quoted. The statement runs in
 // a transaction that closing the Rows rolls back, so it cannot change the
-// database.
+// database. args are bound to the statement's parameters (? or $n), never
+// pasted into its text; a statement with another number of parameters than
+// args fails. A store opened with Options.AllowWrite runs any one statement
+// instead, and commits it.
 //
 // Values are converted as sink.Rows says; besides, JSON values are their
 // text, UUIDs, INTERVALs and BLOBs (as DuckDB prints them) are strings,
 // integers that do not fit an int64 and DECIMALs of more than 15 digits are
 // decimal strings, and MAP values are map[string]any with keys printed by
 // fmt.
-func (s *Store) Query(ctx context.Context, statement string) (sink.Rows, error) {
-	ids, err := s.storeIDs(ctx)
+func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.Rows, error) {
+	conn, body, kind, err := s.prepareQuery(ctx, statement, len(args))
 	if err != nil {
 		return nil, fmt.Errorf("duckdbsink: query: %w", err)
 	}
-	body, multiple := splitStatement(rewriteStoreIDs(statement, ids))
-	switch {
-	case body == "":
-		return nil, errors.New("duckdbsink: query: empty statement")
-	case multiple:
-		return nil, errors.New("duckdbsink: query: more than one statement")
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("duckdbsink: query: %w", err)
-	}
-	rows, err := runQuery(ctx, conn, body)
+	rows, err := runQuery(ctx, conn, body, kind, args, !s.allowWrite)
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("duckdbsink: query: %w", err)
@@ -53,62 +45,120 @@ func (s *Store) Query(ctx context.Context, statement string) (sink.Rows, error) 
 	return rows, nil
 }
 
-func runQuery(ctx context.Context, conn *sql.Conn, body string) (*rows, error) {
-	kind, err := prepare(conn, body)
+// CheckQuery reports whether Query would accept statement with nargs
+// arguments, without running it.
+func (s *Store) CheckQuery(ctx context.Context, statement string, nargs int) error {
+	conn, _, _, err := s.prepareQuery(ctx, statement, nargs)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("duckdbsink: query: %w", err)
 	}
-	switch kind {
-	case duckdb.STATEMENT_TYPE_SELECT, duckdb.STATEMENT_TYPE_EXPLAIN, duckdb.STATEMENT_TYPE_CALL:
-	default:
-		return nil, errors.New("only queries, EXPLAIN and CALL can be run")
+	return conn.Close()
+}
+
+// prepareQuery checks statement as Query runs it, with nargs arguments, and
+// returns a connection to run it on, its text with the event data stores'
+// tables named, and its type.
+func (s *Store) prepareQuery(ctx context.Context, statement string, nargs int) (*sql.Conn, string, duckdb.StmtType, error) {
+	ids, err := s.storeIDs(ctx)
+	if err != nil {
+		return nil, "", 0, err
 	}
+	body, multiple := splitStatement(rewriteStoreIDs(statement, ids))
+	switch {
+	case body == "":
+		return nil, "", 0, errors.New("empty statement")
+	case multiple:
+		return nil, "", 0, errors.New("more than one statement")
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	kind, params, err := prepare(conn, body)
+	switch {
+	case err != nil:
+	case !s.allowWrite && kind != duckdb.STATEMENT_TYPE_SELECT && kind != duckdb.STATEMENT_TYPE_EXPLAIN && kind != duckdb.STATEMENT_TYPE_CALL:
+		err = errors.New("only queries, EXPLAIN and CALL can be run")
+	case params != nargs:
+		err = fmt.Errorf("parameters: the statement has %d, %d given", params, nargs)
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, "", 0, err
+	}
+	return conn, body, kind, nil
+}
+
+// runQuery runs a prepared statement on conn; with rollback, in a
+// transaction that closing the rows rolls back, else in one of its own.
+func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.StmtType, args []any, rollback bool) (*rows, error) {
 	query := body
 	if kind == duckdb.STATEMENT_TYPE_SELECT {
-		if q := textColumns(ctx, conn, body); q != body {
-			if _, err := prepare(conn, q); err == nil {
+		if q := textColumns(ctx, conn, body, args); q != body {
+			if _, _, err := prepare(conn, q); err == nil {
 				query = q
 			}
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return nil, err
+	abort := func() {}
+	if rollback {
+		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+			return nil, err
+		}
+		abort = func() { rollBack(conn) }
 	}
-	r, err := conn.QueryContext(ctx, query)
+	r, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		abort()
 		return nil, err
 	}
 	cols, err := r.Columns()
 	if err != nil {
 		_ = r.Close()
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		abort()
 		return nil, err
 	}
-	return &rows{conn: conn, rows: r, cols: cols}, nil
+	return &rows{conn: conn, rows: r, cols: cols, rollback: rollback}, nil
+}
+
+// rollbackWait bounds a rollback. One that takes longer is behind a
+// statement a cancellation did not stop: the wait's end interrupts both.
+const rollbackWait = 10 * time.Second
+
+// rollBack rolls back the transaction on conn. When that fails, conn is
+// marked bad, so that closing it discards it rather than pooling a
+// connection that may still be in the transaction.
+func rollBack(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // prepare prepares statement, which must be one statement, and returns its
-// type.
-func prepare(conn *sql.Conn, statement string) (kind duckdb.StmtType, err error) {
+// type and the number of its parameters.
+func prepare(conn *sql.Conn, statement string) (kind duckdb.StmtType, params int, err error) {
 	err = conn.Raw(func(dc any) error {
 		st, err := dc.(driver.Conn).Prepare(statement)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		params = st.NumInput()
 		kind, err = st.(*duckdb.Stmt).StatementType()
 		return err
 	})
-	return kind, err
+	return kind, params, err
 }
 
 // textColumns returns query wrapped so that its JSON and UUID values, also
 // those nested in lists, structs and maps, are cast to VARCHAR: the driver
 // would return JSON values decoded and UUIDs as bytes. It returns query
-// itself when it has no such column, or cannot be described.
-func textColumns(ctx context.Context, conn *sql.Conn, query string) string {
-	r, err := conn.QueryContext(ctx, "DESCRIBE "+query)
+// itself when it has no such column, or cannot be described. args are
+// the query's parameters.
+func textColumns(ctx context.Context, conn *sql.Conn, query string, args []any) string {
+	r, err := conn.QueryContext(ctx, "DESCRIBE "+query, args...)
 	if err != nil {
 		return query
 	}
@@ -145,11 +195,12 @@ func textColumns(ctx context.Context, conn *sql.Conn, query string) string {
 
 // rows is the sink.Rows of Query.
 type rows struct {
-	conn *sql.Conn
-	rows *sql.Rows
-	cols []string
-	vals []any
-	ptrs []any
+	conn     *sql.Conn
+	rows     *sql.Rows
+	cols     []string
+	vals     []any
+	ptrs     []any
+	rollback bool // Close rolls the statement back
 }
 
 func (r *rows) Columns() []string { return r.cols }
@@ -186,7 +237,9 @@ func (r *rows) Close() error {
 		return nil
 	}
 	err := r.rows.Close()
-	_, _ = r.conn.ExecContext(context.Background(), `ROLLBACK`)
+	if r.rollback {
+		rollBack(r.conn)
+	}
 	if cerr := r.conn.Close(); err == nil {
 		err = cerr
 	}

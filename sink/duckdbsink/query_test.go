@@ -3,6 +3,8 @@ package duckdbsink
 import (
 	"encoding/json"
 	"math/big"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,10 +16,10 @@ import (
 	"github.com/ctimport/ctimport/sink"
 )
 
-// queryAll runs statement and returns its columns and rows.
-func queryAll(t *testing.T, s sink.Store, statement string) ([]string, [][]any) {
+// queryAll runs statement with args and returns its columns and rows.
+func queryAll(t *testing.T, s sink.Store, statement string, args ...any) ([]string, [][]any) {
 	t.Helper()
-	rows, err := s.Query(t.Context(), statement)
+	rows, err := s.Query(t.Context(), statement, args...)
 	if err != nil {
 		t.Fatalf("Query(%s): %v", statement, err)
 	}
@@ -270,6 +272,55 @@ func TestQueryStatements(t *testing.T) {
 	}
 }
 
+// TestQueryParameters checks that arguments are bound to the statement's
+// parameters as values, also in a query whose JSON columns are cast to
+// text, and that a statement with another number of parameters fails.
+func TestQueryParameters(t *testing.T) {
+	s, _ := corpusStore(t)
+	tests := []struct {
+		stmt string
+		args []any
+		want []any
+	}{
+		{"SELECT ? AS a, ?::INTEGER + 1 AS b", []any{"x'; DELETE FROM " + eds.ID + "; --", "41"}, []any{"x'; DELETE FROM " + eds.ID + "; --", int64(42)}},
+		{"SELECT ?::JSON AS j, ? AS s", []any{`{"a": [1]}`, "t"}, []any{`{"a": [1]}`, "t"}},
+		{"SELECT $1 || $2 || $1 AS s", []any{"a", "b"}, []any{"aba"}},
+		{"SELECT '?' AS q", nil, []any{"?"}},
+		{"SELECT count(*) FROM " + eds.ID + " WHERE eventName = ? AND eventTime < ?::TIMESTAMPTZ", []any{"no such event", "2100-01-01T00:00:00Z"}, []any{int64(0)}},
+	}
+	for _, tt := range tests {
+		_, rows := queryAll(t, s, tt.stmt, tt.args...)
+		if len(rows) != 1 || !reflect.DeepEqual(rows[0], tt.want) {
+			t.Errorf("Query(%q, %q) = %#v, want %#v", tt.stmt, tt.args, rows, tt.want)
+		}
+	}
+	n := mustCount(t, s, "SELECT count(*) FROM "+eds.ID)
+	if n == 0 {
+		t.Fatal("the corpus store is empty")
+	}
+	if _, rows := queryAll(t, s, "SELECT count(*) FROM "+eds.ID+" WHERE eventID <> ?", "x' OR true OR '"); rows[0][0] != n {
+		t.Errorf("count with a quoting argument = %v, want %d", rows[0][0], n)
+	}
+
+	for _, tt := range []struct {
+		stmt string
+		args []any
+	}{
+		{"SELECT ? AS a", nil},
+		{"SELECT ? AS a", []any{"x", "y"}},
+		{"SELECT 1", []any{"x"}},
+		{"SELECT $1 || $2", []any{"x"}},
+	} {
+		rows, err := s.Query(t.Context(), tt.stmt, tt.args...)
+		if err == nil {
+			rows.Close()
+			t.Errorf("Query(%q, %q) succeeded", tt.stmt, tt.args)
+		} else if !strings.Contains(err.Error(), "parameters") {
+			t.Errorf("Query(%q, %q) = %v, want an error about parameters", tt.stmt, tt.args, err)
+		}
+	}
+}
+
 // TestCommitAtomic checks that a commit that fails in the database stores
 // nothing: here the last file of the commit holds invalid JSON.
 func TestCommitAtomic(t *testing.T) {
@@ -344,5 +395,90 @@ func TestGoValue(t *testing.T) {
 		if got := goValue(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("goValue(%#v) = %#v, want %#v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestQueryNoFileAccess(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(file, []byte("not for queries"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := "SELECT content FROM read_text(?)"
+	for _, tc := range []struct {
+		noFileAccess bool
+		wantErr      bool
+	}{{false, false}, {true, true}} {
+		s, _ := openTempWith(t, Options{NoFileAccess: tc.noFileAccess})
+		rows, err := s.Query(t.Context(), read, file)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		if (err != nil) != tc.wantErr {
+			t.Errorf("NoFileAccess %v: reading a file: err = %v, want error %v", tc.noFileAccess, err, tc.wantErr)
+		}
+		s.Close()
+	}
+}
+
+func TestQueryLockedSettings(t *testing.T) {
+	s, path := openTemp(t)
+	s.Close()
+	ro, err := Open(t.Context(), path, Options{ReadOnly: true, NoFileAccess: true, LockSettings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for _, stmt := range []string{
+		"SET threads = 1",
+		"SELECT * FROM read_text('" + path + "')",
+		"CREATE TABLE t (x INTEGER)",
+		"PRAGMA enable_profiling",
+	} {
+		rows, err := ro.Query(t.Context(), stmt)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		if err == nil {
+			t.Errorf("Query(%q) on a locked read-only store succeeded", stmt)
+		}
+	}
+	for name, want := range map[string]string{"lock_configuration": "true", "enable_external_access": "false"} {
+		_, got := queryAll(t, ro, "SELECT value FROM duckdb_settings() WHERE name = ?", name)
+		if len(got) != 1 || got[0][0] != want {
+			t.Errorf("setting %s = %v, want %s", name, got, want)
+		}
+	}
+	if _, err := Open(t.Context(), path, Options{LockSettings: true}); err == nil {
+		t.Error("Open with LockSettings and not ReadOnly succeeded")
+	}
+	if _, err := Open(t.Context(), path, Options{ReadOnly: true, AllowWrite: true}); err == nil {
+		t.Error("Open with AllowWrite and ReadOnly succeeded")
+	}
+}
+
+func TestQueryAllowWrite(t *testing.T) {
+	s, _ := openTempWith(t, Options{AllowWrite: true})
+	defer s.Close()
+	for _, stmt := range []string{"CREATE TABLE notes (x INTEGER)", "INSERT INTO notes VALUES (1), (2)"} {
+		rows, err := s.Query(t.Context(), stmt)
+		if err != nil {
+			t.Fatalf("Query(%q): %v", stmt, err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("Query(%q): %v", stmt, err)
+		}
+		rows.Close()
+	}
+	_, got := queryAll(t, s, "SELECT count(*) FROM notes")
+	if len(got) != 1 || got[0][0] != int64(2) {
+		t.Errorf("rows after the writes: %v, want [[2]]", got)
 	}
 }

@@ -264,7 +264,7 @@ func (s *Store) Files(ctx context.Context, q sink.FileQuery) ([]sink.File, error
 
 // Query fails with an error wrapping errors.ErrUnsupported: memsink does
 // not run SQL.
-func (s *Store) Query(ctx context.Context, statement string) (sink.Rows, error) {
+func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.Rows, error) {
 	return nil, fmt.Errorf("memsink: query: %w", errors.ErrUnsupported)
 }
 

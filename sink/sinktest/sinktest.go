@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"Sync", testSync},
 		{"WriterClose", testWriterClose},
 		{"Concurrent", testConcurrent},
+		{"EventCounts", testEventCounts},
+		{"MissingEvents", testMissingEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

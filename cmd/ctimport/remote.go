@@ -1,0 +1,227 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/client"
+	"github.com/ctimport/ctimport/internal/sigv4"
+)
+
+// pollInterval is how often a command waiting on a server asks it how far
+// an import or a query got.
+const pollInterval = time.Second
+
+// client returns a client of the server at --endpoint-url, signing with the
+// access key in the environment.
+func (c *cli) client() (*client.Client, error) {
+	key := sigv4.Key{
+		AccessKeyID:     cmp.Or(os.Getenv("CTIMPORT_ACCESS_KEY_ID"), os.Getenv("AWS_ACCESS_KEY_ID")),
+		SecretAccessKey: cmp.Or(os.Getenv("CTIMPORT_SECRET_ACCESS_KEY"), os.Getenv("AWS_SECRET_ACCESS_KEY")),
+	}
+	if key.AccessKeyID == "" || key.SecretAccessKey == "" {
+		return nil, usagef("--endpoint-url needs an access key of the server: set CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY")
+	}
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	cl, err := client.New(c.endpoint, key, region)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return cl, nil
+}
+
+// remoteStartImport starts or retries an import on a server and, with
+// --wait, follows it to its end.
+func (c *cli) remoteStartImport(ctx context.Context, in api.StartImportInput) error {
+	for _, f := range []string{"allowance", "incremental", "concurrency", "max-record-size", "max-file-size"} {
+		if c.args.has(f) {
+			return usagef("--%s is not part of the API: a server cannot take it with --endpoint-url", f)
+		}
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	imp, err := cl.StartImport(ctx, in)
+	if err != nil {
+		return err
+	}
+	if !c.args.has("wait") {
+		return c.output(imp)
+	}
+	id := imp.ImportId
+	fmt.Fprintf(c.stderr, "import %s %s on %s\n", id, map[bool]string{true: "retrying", false: "started"}[in.ImportId != ""], c.endpoint)
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var stopping atomic.Bool
+	tty := false
+	if f, ok := c.stderr.(*os.File); ok {
+		tty = isTerminal(f)
+	}
+	started := time.Now()
+	last := 0
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case s := <-sig:
+			if stopping.Load() {
+				fmt.Fprintln(c.stderr, "\rinterrupted again: no longer waiting; the server goes on stopping the import")
+				return &ended{api.StatusStopped}
+			}
+			stopping.Store(true)
+			fmt.Fprintf(c.stderr, "\r%s: stopping import %s on the server; files read in full are committed\n", s, id)
+			if _, err := cl.StopImport(ctx, id); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			imp, err = cl.GetImport(ctx, id)
+			if err != nil {
+				return err
+			}
+			if tty {
+				line := statisticsLine(imp.ImportStatistics, now.Sub(started))
+				fmt.Fprintf(c.stderr, "\r%s%s", line, strings.Repeat(" ", max(0, last-len(line))))
+				last = len(line)
+			}
+		}
+		if imp.ImportStatus.Done() {
+			break
+		}
+	}
+	if tty {
+		fmt.Fprintf(c.stderr, "\r%s\r", strings.Repeat(" ", last))
+	}
+	fmt.Fprintf(c.stderr, "import %s %s: %s\n", id, imp.ImportStatus, statisticsLine(imp.ImportStatistics, time.Since(started)))
+	if st := imp.ImportStatistics; st != nil && st.FailedEntries > 0 {
+		fmt.Fprintf(c.stderr, "%d files failed; see ctimport --endpoint-url %s list-import-failures --import-id %s\n", st.FailedEntries, c.endpoint, id)
+	}
+	if imp.ImportStatus != api.StatusCompleted {
+		fmt.Fprintf(c.stderr, "retry with: ctimport --endpoint-url %s start-import --import-id %s\n", c.endpoint, id)
+	}
+	if err := c.output(imp); err != nil {
+		return err
+	}
+	if imp.ImportStatus != api.StatusCompleted {
+		return &ended{imp.ImportStatus}
+	}
+	return nil
+}
+
+// statisticsLine renders an import's statistics, as a server reports them,
+// as one line.
+func statisticsLine(st *api.ImportStatistics, elapsed time.Duration) string {
+	if st == nil {
+		return "starting…"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "prefixes %s/%s  files %s  events %s", count(st.PrefixesCompleted), count(st.PrefixesFound), count(st.FilesCompleted), count(st.EventsCompleted))
+	if s := elapsed.Seconds(); s > 0 {
+		fmt.Fprintf(&b, "  %s events/s", count(int64(float64(st.EventsCompleted)/s)))
+	}
+	if st.FailedEntries > 0 {
+		fmt.Fprintf(&b, "  %s failed", count(st.FailedEntries))
+	}
+	fmt.Fprintf(&b, "  %s", clock(elapsed))
+	return b.String()
+}
+
+// remoteQuery runs the query on a server, waits for it and prints its
+// results. A server returns every value as text, and leaves NULLs out.
+func (c *cli) remoteQuery(ctx context.Context) error {
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	q, err := cl.StartQuery(ctx, api.StartQueryInput{QueryStatement: c.args.str("query-statement")})
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(pollInterval / 4)
+	defer tick.Stop()
+	var desc api.DescribeQueryOutput
+	for {
+		desc, err = cl.DescribeQuery(ctx, api.DescribeQueryInput{QueryId: q.QueryId})
+		if err != nil {
+			return err
+		}
+		if desc.QueryStatus != api.QueryQueued && desc.QueryStatus != api.QueryRunning {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			cl.CancelQuery(context.WithoutCancel(ctx), api.CancelQueryInput{QueryId: q.QueryId})
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	if desc.QueryStatus != api.QueryFinished {
+		msg := cmp.Or(desc.ErrorMessage, "the query ended "+string(desc.QueryStatus))
+		return api.ErrInvalidQueryStatement.New("%s", msg)
+	}
+	var rows [][]map[string]string
+	in := api.GetQueryResultsInput{QueryId: q.QueryId}
+	for {
+		page, err := cl.GetQueryResults(ctx, in)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, page.QueryResultRows...)
+		if page.NextToken == "" {
+			break
+		}
+		in.NextToken = page.NextToken
+	}
+	cols := resultColumns(rows)
+	qw := newQueryWriter(c.stdout, c.format, cols)
+	for _, row := range rows {
+		vals := make([]any, len(cols))
+		for _, cell := range row {
+			for k, v := range cell {
+				vals[slices.Index(cols, k)] = v
+			}
+		}
+		if err := qw.row(vals); err != nil {
+			return err
+		}
+	}
+	return qw.close()
+}
+
+// resultColumns returns the columns of query result rows, in their order.
+// A row leaves out its NULL columns, so the columns are merged over all
+// rows.
+func resultColumns(rows [][]map[string]string) []string {
+	var cols []string
+	for _, row := range rows {
+		at := 0
+		for _, cell := range row {
+			for k := range cell {
+				if i := slices.Index(cols, k); i >= 0 {
+					at = i + 1
+					continue
+				}
+				cols = slices.Insert(cols, at, k)
+				at++
+			}
+		}
+	}
+	return cols
+}
+
+// errServeRemote is returned by serve given --endpoint-url.
+var errServeRemote = errors.New("serve opens the database itself: drop --endpoint-url and CTIMPORT_ENDPOINT_URL")

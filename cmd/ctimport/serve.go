@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/server"
+)
+
+// defaultListen is where serve listens without --listen.
+const defaultListen = "127.0.0.1:8099"
+
+// shutdownWait bounds how long serve waits for requests in flight when it
+// is told to stop.
+const shutdownWait = 30 * time.Second
+
+func cmdServe(ctx context.Context, c *cli) error {
+	if c.endpoint != "" {
+		return usagef("%v", errServeRemote)
+	}
+	a := c.args
+	listen := a.str("listen")
+	if listen == "" {
+		listen = defaultListen
+	}
+	cert, key := a.str("tls-cert"), a.str("tls-key")
+	if (cert == "") != (key == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	var handler slog.Handler
+	switch a.str("log-format") {
+	case "", "text":
+		handler = slog.NewTextHandler(c.stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(c.stderr, nil)
+	default:
+		return usagef("--log-format must be text or json, not %q", a.str("log-format"))
+	}
+	maxBody, err := a.int("max-body-bytes")
+	if err == nil && maxBody < 0 {
+		err = usagef("--max-body-bytes must be positive")
+	}
+	if err != nil {
+		return err
+	}
+	ongoing, err := a.int("max-ongoing-imports")
+	if err == nil && ongoing < 0 {
+		err = usagef("--max-ongoing-imports must be positive")
+	}
+	if err != nil {
+		return err
+	}
+	conc, err := a.int("concurrency")
+	if err == nil && conc < 0 {
+		err = usagef("--concurrency must be positive")
+	}
+	if err != nil {
+		return err
+	}
+	maxRecord, maxFile, err := c.sizeLimits()
+	if err != nil {
+		return err
+	}
+	root := a.str("file-sources")
+	if root != "" {
+		if root, err = filepath.Abs(root); err == nil {
+			root, err = filepath.EvalSymlinks(root)
+		}
+		if err != nil {
+			return usagef("--file-sources: %v", err)
+		}
+	}
+	keys, err := serverKeys(a.str("credentials-file"))
+	if err != nil {
+		return err
+	}
+	log := slog.New(handler)
+
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	opts := engine.Options{
+		Concurrency:       conc,
+		MaxOngoingImports: ongoing,
+		MaxRecordSize:     maxRecord,
+		MaxFileSize:       maxFile,
+		OpenSource:        fileSourcesUnder(root, engine.Sources(a.str("s3-endpoint-url"))),
+	}
+	eng, done, err := c.open(ctx, "ctimport serve on "+ln.Addr().String(), opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer done()
+	srv, err := server.New(server.Config{Engine: eng, Keys: keys, MaxBodyBytes: int64(maxBody), Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	served := make(chan error, 1)
+	scheme := "http"
+	if cert != "" {
+		scheme = "https"
+	}
+	// Resume first, so that no request takes the place of an import that
+	// was running.
+	c.resume(ctx, eng, log)
+	go func() {
+		if cert != "" {
+			served <- hs.ServeTLS(ln, cert, key)
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.db, "keys", len(keys))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case s := <-sig:
+		log.Info("stopping", "signal", s.String())
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("requests still in flight were cut off", "error", err.Error())
+	}
+	<-served
+	// done shuts the engine down: the imports running commit what they
+	// read and are resumed at the next start.
+	return nil
+}
+
+// fileSourcesUnder lets next open local directories (file:// sources) only
+// under root, and none when root is "": a server's clients name the
+// directories, and they are the server's.
+func fileSourcesUnder(root string, next engine.SourceOpener) engine.SourceOpener {
+	return func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
+		if loc.Scheme != "file" {
+			return next(ctx, loc, src)
+		}
+		if root == "" {
+			return nil, fmt.Errorf("%w: the server reads no local directories unless started with --file-sources", s3scan.ErrAccessDenied)
+		}
+		dir, err := filepath.EvalSymlinks(loc.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", s3scan.ErrNoBucket, err)
+		}
+		if rel, err := filepath.Rel(root, dir); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("%w: %s is outside the --file-sources directory", s3scan.ErrAccessDenied, loc.Dir)
+		}
+		loc.Dir = dir
+		return next(ctx, loc, src)
+	}
+}
+
+// resume retries the imports the last process serving the database left
+// running, so that a crash or a kill only pauses them.
+func (c *cli) resume(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+	for _, id := range c.recovered {
+		if _, err := eng.StartImport(ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err != nil {
+			log.Warn("import left running by the last server stays STOPPED; retry it with StartImport", "import_id", id, "error", err.Error())
+			continue
+		}
+		log.Info("resumed the import left running by the last server", "import_id", id)
+	}
+}
+
+// serverKeys reads the access keys the server accepts: the credentials
+// file, else the key in the environment.
+func serverKeys(file string) (sigv4.Keys, error) {
+	if file == "" {
+		file = os.Getenv("CTIMPORT_CREDENTIALS_FILE")
+	}
+	if file != "" {
+		return sigv4.LoadKeys(file)
+	}
+	id, secret := os.Getenv("CTIMPORT_ACCESS_KEY_ID"), os.Getenv("CTIMPORT_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return nil, errors.New("serve needs access keys to check request signatures: set CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY, or give --credentials-file")
+	}
+	return sigv4.Keys{id: secret}, nil
+}

@@ -1,0 +1,458 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/sink"
+)
+
+// maxQueries is how many queries an Engine keeps, ended or not.
+const maxQueries = 100
+
+// The most QueryParameters the API allows, and the longest one.
+const (
+	maxQueryParameters = 10
+	maxParameterLength = 1024
+)
+
+// resultTimeLayout is how CloudTrail Lake prints timestamps in query results.
+const resultTimeLayout = "2006-01-02 15:04:05.000"
+
+// query is a query StartQuery started.
+type query struct {
+	id        string
+	statement string
+	args      []any
+	owner     string // the EventDataStoreOwnerAccountId StartQuery was given
+	created   time.Time
+	ctx       context.Context
+	cancel    context.CancelFunc
+	matched   atomic.Int64 // the rows read so far
+
+	mu    sync.Mutex
+	state queryState
+}
+
+// queryState is what changes in a query's life.
+type queryState struct {
+	status  api.QueryStatus
+	started time.Time // when it began running
+	ended   time.Time
+	rows    [][]map[string]string // the results, once FINISHED
+	message string                // why it FAILED
+}
+
+// millis returns how long the query has run by now, in milliseconds.
+func (s queryState) millis(now time.Time) int {
+	if s.started.IsZero() {
+		return 0
+	}
+	if !s.ended.IsZero() {
+		now = s.ended
+	}
+	return int(now.Sub(s.started).Milliseconds())
+}
+
+func (q *query) snapshot() queryState {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.state
+}
+
+// begin makes a queued query RUNNING, and reports whether it was queued.
+func (q *query) begin(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state.status != api.QueryQueued {
+		return false
+	}
+	q.state.status, q.state.started = api.QueryRunning, now
+	return true
+}
+
+// finish records the outcome of a run, unless the query was cancelled.
+func (q *query) finish(now time.Time, rows [][]map[string]string, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state.status.Done() {
+		return
+	}
+	q.state.ended = now
+	if err != nil {
+		q.state.status, q.state.message = api.QueryFailed, errorMessage(err)
+		return
+	}
+	q.state.status, q.state.rows = api.QueryFinished, rows
+}
+
+// abort cancels a queued or running query, and reports whether it was one.
+func (q *query) abort(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state.status.Done() {
+		return false
+	}
+	q.state.status, q.state.ended = api.QueryCancelled, now
+	q.cancel()
+	return true
+}
+
+// StartQuery validates in and runs its statement in the background. The
+// statement is read-only SQL over the event data stores, as Query runs it;
+// QueryParameters are bound to its ? placeholders, in order. A query is
+// QUEUED until fewer than Options.MaxRunningQueries run, then RUNNING until
+// it is FINISHED, FAILED (a wrong statement, a wrong number of parameters,
+// or results larger than Options.QueryResultBytes) or CANCELLED.
+//
+// The Engine keeps the last 100 queries, and their results in memory; a new
+// query makes it forget the oldest ended one. When all 100 are queued or
+// running, StartQuery fails with MaxConcurrentQueriesException.
+func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.StartQueryOutput, error) {
+	switch {
+	case in.QueryStatement == "":
+		return api.StartQueryOutput{}, api.ErrInvalidQueryStatement.New("the query statement is empty")
+	case in.DeliveryS3Uri != "":
+		return api.StartQueryOutput{}, api.ErrInvalidParameter.New("ctimport keeps query results in memory; DeliveryS3Uri is not supported")
+	case in.QueryAlias != "":
+		return api.StartQueryOutput{}, api.ErrInvalidParameter.New("query templates are not supported; QueryAlias must not be set")
+	case len(in.QueryParameters) > maxQueryParameters:
+		return api.StartQueryOutput{}, api.ErrInvalidParameter.New("at most %d QueryParameters are allowed, not %d", maxQueryParameters, len(in.QueryParameters))
+	}
+	if err := e.checkOwner(in.EventDataStoreOwnerAccountId); err != nil {
+		return api.StartQueryOutput{}, err
+	}
+	args := make([]any, len(in.QueryParameters))
+	for i, p := range in.QueryParameters {
+		if p == "" || len(p) > maxParameterLength {
+			return api.StartQueryOutput{}, api.ErrInvalidParameter.New("query parameter %d must be 1 to %d characters long", i+1, maxParameterLength)
+		}
+		args[i] = p
+	}
+	if c, ok := e.store.(sink.QueryChecker); ok {
+		if err := c.CheckQuery(ctx, in.QueryStatement, len(args)); err != nil {
+			return api.StartQueryOutput{}, api.ErrInvalidQueryStatement.New("%s", OneLine(err.Error()))
+		}
+	}
+	qctx, cancel := context.WithCancel(context.Background())
+	q := &query{
+		id:        uuid.NewString(),
+		statement: in.QueryStatement,
+		args:      args,
+		owner:     in.EventDataStoreOwnerAccountId,
+		created:   e.now(),
+		ctx:       qctx,
+		cancel:    cancel,
+		state:     queryState{status: api.QueryQueued},
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		cancel()
+		return api.StartQueryOutput{}, errors.New("engine: closed")
+	}
+	if len(e.order) >= maxQueries && !e.forgetQuery() {
+		cancel()
+		return api.StartQueryOutput{}, api.ErrMaxConcurrentQueries.New("%d queries are queued or running; wait for one to end or cancel one", len(e.order))
+	}
+	e.queries[q.id] = q
+	e.order = append(e.order, q)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.runQuery(q)
+	}()
+	return api.StartQueryOutput{QueryId: q.id, EventDataStoreOwnerAccountId: q.owner}, nil
+}
+
+// forgetQuery forgets the oldest ended query, and reports whether there
+// was one. The caller holds e.mu.
+func (e *Engine) forgetQuery() bool {
+	for i, q := range e.order {
+		if q.snapshot().status.Done() {
+			delete(e.queries, q.id)
+			e.order = slices.Delete(e.order, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// runQuery runs q once a slot is free, unless it is cancelled first.
+func (e *Engine) runQuery(q *query) {
+	defer q.cancel()
+	if err := e.querySlots.Acquire(q.ctx, 1); err != nil {
+		return
+	}
+	defer e.querySlots.Release(1)
+	if !q.begin(e.now()) {
+		return
+	}
+	rows, err := e.collect(q)
+	q.finish(e.now(), rows, err)
+}
+
+// collect runs q's statement and reads its results as the API returns them.
+func (e *Engine) collect(q *query) ([][]map[string]string, error) {
+	rows, err := e.store.Query(q.ctx, q.statement, q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	out := [][]map[string]string{}
+	var size int64
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		row := make([]map[string]string, 0, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				continue
+			}
+			text := resultText(v)
+			size += int64(len(cols[i]) + len(text))
+			row = append(row, map[string]string{cols[i]: text})
+		}
+		if size > e.opts.QueryResultBytes {
+			return nil, fmt.Errorf("the results are larger than %s; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
+		}
+		out = append(out, row)
+		q.matched.Add(1)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DescribeQuery describes a query. Its statistics count the rows read as
+// EventsMatched; EventsScanned and BytesScanned are unknown and always 0.
+func (e *Engine) DescribeQuery(ctx context.Context, in api.DescribeQueryInput) (api.DescribeQueryOutput, error) {
+	if in.QueryAlias != "" || in.RefreshId != "" {
+		return api.DescribeQueryOutput{}, api.ErrInvalidParameter.New("query templates and dashboards are not supported; give QueryId, not QueryAlias or RefreshId")
+	}
+	q, err := e.findQuery(ctx, in.QueryId, in.EventDataStore, in.EventDataStoreOwnerAccountId)
+	if err != nil {
+		return api.DescribeQueryOutput{}, err
+	}
+	st := q.snapshot()
+	created := q.created
+	return api.DescribeQueryOutput{
+		QueryId:     q.id,
+		QueryString: q.statement,
+		QueryStatus: st.status,
+		QueryStatistics: &api.QueryStatisticsForDescribeQuery{
+			EventsMatched:         q.matched.Load(),
+			ExecutionTimeInMillis: st.millis(e.now()),
+			CreationTime:          &created,
+		},
+		ErrorMessage:                 st.message,
+		EventDataStoreOwnerAccountId: q.owner,
+	}, nil
+}
+
+// GetQueryResults returns the status of a query and, once it is FINISHED,
+// a page of at most MaxQueryResults (0 means 1000) of its results; none
+// before, and the reason instead when it FAILED.
+//
+// Each row lists its columns in order, each as a one-entry map of the
+// column's name to its value as text: strings as they are, booleans as
+// true or false, numbers in decimal (floats as NaN, Infinity or -Infinity
+// when not finite), timestamps as 2006-01-02 15:04:05.000 in UTC, lists,
+// structs and maps as compact JSON (with timestamps in RFC 3339). A NULL
+// value is left out of its row.
+func (e *Engine) GetQueryResults(ctx context.Context, in api.GetQueryResultsInput) (api.GetQueryResultsOutput, error) {
+	max := in.MaxQueryResults
+	switch {
+	case max == 0:
+		max = maxPage
+	case max < 1 || max > maxPage:
+		return api.GetQueryResultsOutput{}, api.ErrInvalidMaxResults.New("MaxQueryResults must be between 1 and %d, not %d", maxPage, max)
+	}
+	q, err := e.findQuery(ctx, in.QueryId, in.EventDataStore, in.EventDataStoreOwnerAccountId)
+	if err != nil {
+		return api.GetQueryResultsOutput{}, err
+	}
+	filter := "results|" + q.id
+	start := 0
+	if in.NextToken != "" {
+		after, err := decodeToken(in.NextToken, filter)
+		if err != nil {
+			return api.GetQueryResultsOutput{}, err
+		}
+		if start, err = strconv.Atoi(after); err != nil || start < 1 {
+			return api.GetQueryResultsOutput{}, api.ErrInvalidNextToken.New("the pagination token is not one this service returned")
+		}
+	}
+	st := q.snapshot()
+	out := api.GetQueryResultsOutput{QueryStatus: st.status, QueryResultRows: [][]map[string]string{}, ErrorMessage: st.message}
+	if st.status == api.QueryFinished {
+		if start > len(st.rows) {
+			return api.GetQueryResultsOutput{}, api.ErrInvalidNextToken.New("the pagination token is not one this service returned")
+		}
+		end := min(start+max, len(st.rows))
+		for _, row := range st.rows[start:end] {
+			cp := make([]map[string]string, len(row))
+			for i, col := range row {
+				cp[i] = maps.Clone(col)
+			}
+			out.QueryResultRows = append(out.QueryResultRows, cp)
+		}
+		if end < len(st.rows) {
+			out.NextToken = encodeToken(strconv.Itoa(end), filter)
+		}
+	}
+	out.QueryStatistics = &api.QueryStatistics{ResultsCount: len(out.QueryResultRows), TotalResultsCount: len(st.rows)}
+	return out, nil
+}
+
+// CancelQuery cancels a queued or running query: its status becomes
+// CANCELLED at once. A query that has ended cannot be cancelled.
+func (e *Engine) CancelQuery(ctx context.Context, in api.CancelQueryInput) (api.CancelQueryOutput, error) {
+	q, err := e.findQuery(ctx, in.QueryId, in.EventDataStore, in.EventDataStoreOwnerAccountId)
+	if err != nil {
+		return api.CancelQueryOutput{}, err
+	}
+	if !q.abort(e.now()) {
+		return api.CancelQueryOutput{}, api.ErrInactiveQuery.New("query %s has ended: it is %s", q.id, q.snapshot().status)
+	}
+	return api.CancelQueryOutput{QueryId: q.id, QueryStatus: api.QueryCancelled, EventDataStoreOwnerAccountId: q.owner}, nil
+}
+
+// findQuery validates what the requests naming a query share and returns
+// the query. store, deprecated in the API, must name an event data store
+// when given; queries are not bound to one.
+func (e *Engine) findQuery(ctx context.Context, id, store, owner string) (*query, error) {
+	if id == "" {
+		return nil, api.ErrInvalidParameter.New("QueryId is required")
+	}
+	if !uuidRE.MatchString(id) {
+		return nil, api.ErrInvalidParameter.New("QueryId %q is not a UUID", id)
+	}
+	if err := e.checkOwner(owner); err != nil {
+		return nil, err
+	}
+	if store != "" {
+		if _, err := e.resolveStore(ctx, store); err != nil {
+			return nil, err
+		}
+	}
+	e.mu.Lock()
+	q := e.queries[id]
+	e.mu.Unlock()
+	if q == nil {
+		return nil, api.ErrQueryIdNotFound.New("no query %s; the last %d queries are kept", id, maxQueries)
+	}
+	return q, nil
+}
+
+// checkOwner checks an EventDataStoreOwnerAccountId: when given, it must be
+// the account of the event data stores.
+func (e *Engine) checkOwner(account string) error {
+	if account != "" && account != e.opts.Account {
+		return api.ErrInvalidParameter.New("the event data stores belong to account %s, not %s", e.opts.Account, account)
+	}
+	return nil
+}
+
+// errorMessage returns the text of err as an ErrorMessage of the API: 4 to
+// 1000 characters.
+func errorMessage(err error) string {
+	s := OneLine(err.Error())
+	if len(s) < 4 {
+		s = "the query failed: " + s
+	}
+	return limit(s)
+}
+
+// resultText returns a value of a query's results as text.
+func resultText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return floatText(v)
+	case time.Time:
+		return v.UTC().Format(resultTimeLayout)
+	case []any, map[string]any:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(JSONValue(v)); err == nil {
+			return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func floatText(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// JSONValue returns a value of a query's results, as sink.Rows gives it,
+// ready for encoding/json: with what JSON cannot hold as text, timestamps
+// in RFC 3339 and the floats that are not finite as "NaN", "Infinity" and
+// "-Infinity".
+func JSONValue(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return floatText(v)
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = JSONValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = JSONValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+// byteSize returns n bytes as text, in MiB or KiB when it is a whole number of them.
+func byteSize(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

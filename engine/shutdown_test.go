@@ -1,0 +1,161 @@
+package engine_test
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine"
+)
+
+// TestShutdownAndClose stops an import in the middle of a run with
+// Shutdown or with Close: the files read before are committed either way;
+// Shutdown leaves the import IN_PROGRESS for Recover to return, Close
+// leaves it STOPPED. A new Engine over the store then retries it to its
+// end, storing every event once.
+func TestShutdownAndClose(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(*engine.Engine) error
+		// status and message are what the store holds after the stop.
+		status  api.ImportStatus
+		message string
+		// recovered reports whether Recover returns the import.
+		recovered bool
+	}{
+		{"Shutdown", (*engine.Engine).Shutdown, api.StatusInProgress, "shutdown", true},
+		{"Close", (*engine.Engine).Close, api.StatusStopped, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+			day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+			keys := putDays(e, day, 2, 3, 20)
+
+			// An import that ended before the stop stays as it is.
+			other := e.createStore("other")
+			ended, _ := e.wait(e.start(newImport(other.Name, srcURI), engine.StartOptions{}))
+			if ended.ImportStatus != api.StatusCompleted {
+				t.Fatalf("the first import ended %s", ended.ImportStatus)
+			}
+
+			stopAt := 4 // the second file of the second day
+			hook, reached := gate(keys[stopAt])
+			e.spy.setWrap(hook)
+			id := e.startNew()
+			waitClosed(t, reached, "the read of "+keys[stopAt])
+			if err := tt.stop(e.eng); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+
+			imp, err := e.store.Import(e.ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if api.ImportStatus(imp.Status) != tt.status {
+				t.Errorf("stored status %s after %s, want %s", imp.Status, tt.name, tt.status)
+			}
+			if tt.message == "" && imp.Message != "" || !strings.Contains(imp.Message, tt.message) {
+				t.Errorf("stored message %q after %s, want one about %q", imp.Message, tt.name, tt.message)
+			}
+			if st := e.status(id); st != tt.status {
+				t.Errorf("GetImport after %s: %s, want %s", tt.name, st, tt.status)
+			}
+			if _, ok := e.eng.Progress(id); ok {
+				t.Errorf("Progress reports the import running after %s", tt.name)
+			}
+			done := e.importedKeys(id)
+			if !maps.Equal(done, setOf(keys[:stopAt]...)) {
+				t.Errorf("committed %v after %s, want the files read before it %v", slices.Sorted(maps.Keys(done)), tt.name, keys[:stopAt])
+			}
+			e.checkConsistent(id)
+			if st := e.stats(id); st.FilesCompleted != int64(stopAt) || st.EventsCompleted != int64(stopAt*20) || st.FailedEntries != 0 {
+				t.Errorf("statistics after %s: %+v", tt.name, st)
+			}
+			if f := e.failureList(id); len(f) != 0 {
+				t.Errorf("%s made failure entries %+v", tt.name, f)
+			}
+			if e.mem.Unclosed() != 0 {
+				t.Errorf("%d readers left open", e.mem.Unclosed())
+			}
+			if st := e.status(ended.ImportId); st != api.StatusCompleted {
+				t.Errorf("%s changed an ended import to %s", tt.name, st)
+			}
+			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err == nil {
+				t.Errorf("StartImport on an Engine after %s succeeded", tt.name)
+			}
+
+			// The next process.
+			e.reopen()
+			e.spy.setWrap(nil)
+			e.spy.reset()
+			recovered, err := e.eng.Recover(e.ctx)
+			if err != nil {
+				t.Fatalf("Recover: %v", err)
+			}
+			if want := map[bool][]string{true: {id}, false: nil}[tt.recovered]; !slices.Equal(recovered, want) {
+				t.Errorf("Recover returned %v after %s, want %v", recovered, tt.name, want)
+			}
+			if st := e.status(id); st != api.StatusStopped {
+				t.Errorf("status after Recover %s, want STOPPED", st)
+			}
+			if again, err := e.eng.Recover(e.ctx); err != nil || len(again) != 0 {
+				t.Errorf("a second Recover = %v, %v; want nothing", again, err)
+			}
+
+			e.retry(id)
+			imp2, _ := e.wait(id)
+			if imp2.ImportStatus != api.StatusCompleted {
+				t.Fatalf("the retry ended %s (%q)", imp2.ImportStatus, e.message(id))
+			}
+			if msg := e.message(id); msg != "" {
+				t.Errorf("Message after the retry %q, want none", msg)
+			}
+			want := api.ImportStatistics{PrefixesFound: 2, PrefixesCompleted: 2, FilesCompleted: 6, EventsCompleted: 6 * 20}
+			if *imp2.ImportStatistics != want {
+				t.Errorf("statistics %+v, want %+v", *imp2.ImportStatistics, want)
+			}
+			e.checkStored(e.eds, e.wantIDs())
+			e.checkKeys(e.eds)
+			opens, _ := e.spy.reset()
+			for _, k := range keys {
+				if want := map[bool]int{true: 0, false: 1}[done[k]]; opens[k] != want {
+					t.Errorf("the retry opened %s %d times, want %d", k, opens[k], want)
+				}
+			}
+		})
+	}
+}
+
+// TestShutdownIdle checks Shutdown of an Engine with no import running.
+func TestShutdownIdle(t *testing.T) {
+	e := newEnv(t, engine.Options{})
+	putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 1, 2, 5)
+	imp, _ := e.run()
+	if imp.ImportStatus != api.StatusCompleted {
+		t.Fatalf("import ended %s", imp.ImportStatus)
+	}
+	if err := e.eng.Shutdown(); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := e.eng.Shutdown(); err != nil {
+		t.Fatalf("a second Shutdown: %v", err)
+	}
+	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI), engine.StartOptions{}); err == nil {
+		t.Errorf("StartImport after Shutdown succeeded")
+	}
+	if _, err := e.eng.StartQuery(e.ctx, api.StartQueryInput{QueryStatement: "SELECT 1"}); err == nil {
+		t.Errorf("StartQuery after Shutdown succeeded")
+	}
+	e.reopen()
+	if ids, err := e.eng.Recover(e.ctx); err != nil || len(ids) != 0 {
+		t.Errorf("Recover = %v, %v; want nothing", ids, err)
+	}
+	if st := e.status(imp.ImportId); st != api.StatusCompleted {
+		t.Errorf("status %s, want COMPLETED", st)
+	}
+	e.checkStored(e.eds, e.wantIDs())
+}

@@ -1,0 +1,81 @@
+package sigv4
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+)
+
+var accessKeyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_+=,.@-]{3,128}$`)
+
+// LoadKeys reads a credentials file: one key per line, "ACCESS_KEY_ID
+// SECRET_ACCESS_KEY" separated by blanks; blank lines and lines starting with #
+// are ignored. Access key IDs must match ^[A-Za-z0-9_+=,.@-]{3,128}$ and
+// secrets must be 8 to 128 bytes of printable ASCII without spaces.
+//
+// It refuses, on Unix, a file that others than its owner can read or write; a
+// malformed line, naming its number but never repeating it, since it holds a
+// secret; an access key ID given twice; and a file without keys.
+func LoadKeys(path string) (Keys, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sigv4: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("sigv4: %w", err)
+	}
+	if mode := info.Mode().Perm(); runtime.GOOS != "windows" && mode&0o077 != 0 {
+		return nil, fmt.Errorf("sigv4: %s: others than its owner can access it (mode %04o): chmod 600 it", path, mode)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("sigv4: %w", err)
+	}
+
+	keys := make(Keys)
+	lines := make(map[string]int)
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("sigv4: %s:%d: want ACCESS_KEY_ID and SECRET_ACCESS_KEY separated by blanks", path, n)
+		}
+		id, secret := fields[0], fields[1]
+		if !accessKeyIDPattern.MatchString(id) {
+			return nil, fmt.Errorf("sigv4: %s:%d: an access key ID must be 3 to 128 of A-Z a-z 0-9 _+=,.@-", path, n)
+		}
+		if !validSecret(secret) {
+			return nil, fmt.Errorf("sigv4: %s:%d: a secret access key must be 8 to 128 printable ASCII characters without spaces", path, n)
+		}
+		if first, ok := lines[id]; ok {
+			return nil, fmt.Errorf("sigv4: %s:%d: access key ID %s is also on line %d", path, n, id, first)
+		}
+		lines[id] = n
+		keys[id] = secret
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("sigv4: %s: no keys", path)
+	}
+	return keys, nil
+}
+
+func validSecret(s string) bool {
+	if len(s) < 8 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,308 @@
+// Package server serves the import and query operations of an engine over
+// HTTP with the protocol of the CloudTrail API (AWS JSON 1.1, Signature
+// Version 4), so that the AWS CLI and SDKs drive ctimport by pointing their
+// endpoint at it.
+//
+// Every API request is a signed POST to "/" naming its operation in the
+// X-Amz-Target header. Besides, GET /healthz answers whether the server is
+// up and GET /metrics gives its counters in the Prometheus text format;
+// neither needs a signature.
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/awsjson"
+	"github.com/ctimport/ctimport/internal/awsmodel"
+	"github.com/ctimport/ctimport/internal/sigv4"
+)
+
+// TargetPrefix starts the X-Amz-Target header of every CloudTrail request;
+// the operation's name follows it.
+const TargetPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+
+// shortTargetPrefix starts the X-Amz-Target header of the SDKs generated
+// from the Smithy model, such as the AWS SDK for Go v2, which leave out the
+// namespace; CloudTrail accepts both forms.
+const shortTargetPrefix = "CloudTrail_20131101."
+
+// operationName returns the operation an X-Amz-Target header names, and
+// false when the header has neither prefix.
+func operationName(target string) (string, bool) {
+	if name, ok := strings.CutPrefix(target, TargetPrefix); ok {
+		return name, true
+	}
+	return strings.CutPrefix(target, shortTargetPrefix)
+}
+
+// Service is the name requests are signed for.
+const Service = "cloudtrail"
+
+// DefaultMaxBodyBytes is the default limit of a request body's size.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Engine runs the operations.
+	Engine *engine.Engine
+	// Keys are the access keys whose signatures the server accepts.
+	Keys sigv4.Keys
+	// MaxBodyBytes limits the size of a request body; 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Logger receives a record of every request; nil discards them.
+	Logger *slog.Logger
+	// Now tells the time, for checking signatures; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is an http.Handler serving the CloudTrail API over an Engine.
+type Server struct {
+	eng      *engine.Engine
+	verifier *sigv4.Verifier
+	maxBody  int64
+	log      *slog.Logger
+	ops      map[string]operation
+	metrics  *metrics
+}
+
+// operation decodes a request body, runs the operation and returns its
+// response.
+type operation func(ctx context.Context, body []byte) (any, error)
+
+// New returns a Server. It fails when cfg has no engine or no keys.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("server: no engine")
+	}
+	if len(cfg.Keys) == 0 {
+		return nil, errors.New("server: no access keys: every request must be signed with one")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		eng:      cfg.Engine,
+		verifier: &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
+		maxBody:  cfg.MaxBodyBytes,
+		log:      cfg.Logger,
+		metrics:  newMetrics(),
+	}
+	s.ops = s.operations()
+	return s, nil
+}
+
+func (s *Server) operations() map[string]operation {
+	e := s.eng
+	return map[string]operation{
+		"StartImport": handle(func(ctx context.Context, in api.StartImportInput) (api.Import, error) {
+			return e.StartImport(ctx, in, engine.StartOptions{})
+		}),
+		"GetImport": handle(func(ctx context.Context, in importID) (api.Import, error) {
+			return e.GetImport(ctx, in.ImportId)
+		}),
+		"StopImport": handle(func(ctx context.Context, in importID) (api.Import, error) {
+			return e.StopImport(ctx, in.ImportId)
+		}),
+		"ListImports":          handle(e.ListImports),
+		"ListImportFailures":   handle(e.ListImportFailures),
+		"CreateEventDataStore": handle(e.CreateEventDataStore),
+		"GetEventDataStore":    handle(e.GetEventDataStore),
+		"ListEventDataStores":  handle(e.ListEventDataStores),
+		"StartQuery":           handle(e.StartQuery),
+		"DescribeQuery":        handle(e.DescribeQuery),
+		"GetQueryResults":      handle(e.GetQueryResults),
+		"CancelQuery":          handle(e.CancelQuery),
+	}
+}
+
+// importID is the request of GetImport and StopImport.
+type importID struct {
+	ImportId string `json:"ImportId"`
+}
+
+// handle makes an operation of fn, decoding its input from the body.
+func handle[In, Out any](fn func(context.Context, In) (Out, error)) operation {
+	return func(ctx context.Context, body []byte) (any, error) {
+		var in In
+		if err := awsjson.Unmarshal(body, &in); err != nil {
+			return nil, errSerialization.New("%s", strings.TrimPrefix(err.Error(), awsjson.ErrSerialization.Error()+": "))
+		}
+		return fn(ctx, in)
+	}
+}
+
+// Exceptions of the protocol rather than of an operation.
+var (
+	errSerialization      = &api.Exception{Name: "SerializationException"}
+	errUnknownOperation   = &api.Exception{Name: "UnknownOperationException"}
+	errTooLarge           = &api.Exception{Name: "RequestEntityTooLargeException"}
+	errInternal           = &api.Exception{Name: "InternalFailure"}
+	errUnsupportedContent = &api.Exception{Name: "UnsupportedMediaTypeException"}
+)
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w, s.eng.Totals())
+	case r.URL.Path == "/" && r.Method == http.MethodPost:
+		s.serveAPI(w, r)
+	default:
+		w.Header().Set("Allow", "POST")
+		s.writeError(w, "", http.StatusNotFound, errUnknownOperation.New("%s %s is not an operation: send a signed POST to / with an X-Amz-Target header", r.Method, r.URL.Path))
+	}
+}
+
+// call is what the log and the metrics record of one API request.
+type call struct {
+	id     string
+	op     string
+	key    string
+	status int
+	code   string
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	c := &call{id: uuid.NewString()}
+	// A target without the prefix names no operation, even when it ends
+	// in the name of one.
+	if name, ok := operationName(r.Header.Get("X-Amz-Target")); ok {
+		c.op = name
+	}
+	w.Header().Set("X-Amzn-RequestId", c.id)
+	defer func() {
+		if _, ok := s.ops[c.op]; !ok {
+			c.op = ""
+		}
+		s.metrics.request(c.op, c.status)
+		attrs := []slog.Attr{
+			slog.String("request_id", c.id),
+			slog.String("operation", c.op),
+			slog.Int("status", c.status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr),
+		}
+		if c.key != "" {
+			attrs = append(attrs, slog.String("access_key_id", c.key))
+		}
+		level := slog.LevelInfo
+		if c.code != "" {
+			attrs = append(attrs, slog.String("error", c.code))
+			level = slog.LevelWarn
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	}()
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		s.fail(w, c, http.StatusRequestEntityTooLarge, errTooLarge.New("the request body is larger than %d bytes", s.maxBody))
+		return
+	case err != nil:
+		s.fail(w, c, http.StatusBadRequest, errSerialization.New("reading the request body: %v", err))
+		return
+	}
+	key, err := s.verifier.Verify(r, body)
+	if err != nil {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			s.fail(w, c, se.Status, &api.Exception{Name: se.Code, Message: se.Message})
+			return
+		}
+		s.fail(w, c, http.StatusBadRequest, errSerialization.New("%v", err))
+		return
+	}
+	c.key = key
+
+	target := r.Header.Get("X-Amz-Target")
+	op, known := s.ops[c.op]
+	model, inModel := awsmodel.Lookup(c.op)
+	if !known || !inModel {
+		s.fail(w, c, http.StatusBadRequest, errUnknownOperation.New("unknown operation %q: X-Amz-Target must be %s<Operation>", target, TargetPrefix))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/x-amz-json-1.1" && mt != "application/x-amz-json-1.0" && mt != "application/json") {
+			s.fail(w, c, http.StatusUnsupportedMediaType, errUnsupportedContent.New("content type %q: send application/x-amz-json-1.1", ct))
+			return
+		}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		body = []byte("{}")
+	}
+	if err := model.Validate(body); err != nil {
+		s.fail(w, c, http.StatusBadRequest, err)
+		return
+	}
+	out, err := op(r.Context(), body)
+	if err != nil {
+		var exc *api.Exception
+		if !errors.As(err, &exc) {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "operation failed", slog.String("request_id", c.id), slog.String("operation", c.op), slog.String("error", err.Error()))
+			s.fail(w, c, http.StatusInternalServerError, errInternal.New("the operation failed on the server; its log has request %s", c.id))
+			return
+		}
+		s.fail(w, c, http.StatusBadRequest, exc)
+		return
+	}
+	b, err := awsjson.Marshal(out)
+	if err != nil {
+		s.fail(w, c, http.StatusInternalServerError, errInternal.New("encoding the response: %v", err))
+		return
+	}
+	c.status = http.StatusOK
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Write(b)
+}
+
+// fail answers a request with an exception and records it.
+func (s *Server) fail(w http.ResponseWriter, c *call, status int, err error) {
+	c.status = status
+	c.code = api.ExceptionName(err)
+	if c.code == "" {
+		c.code = errInternal.Name
+	}
+	s.writeError(w, c.code, status, err)
+}
+
+// writeError writes an AWS JSON 1.1 error response.
+func (s *Server) writeError(w http.ResponseWriter, code string, status int, err error) {
+	var exc *api.Exception
+	msg := err.Error()
+	if errors.As(err, &exc) {
+		code, msg = exc.Name, exc.Message
+	}
+	b, _ := awsjson.Marshal(errorBody{Type: code, Message: msg})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// errorBody is the body of an error response.
+type errorBody struct {
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+}
