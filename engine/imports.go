@@ -296,6 +296,8 @@ func (e *Engine) StopImport(ctx context.Context, id string) (api.Import, error) 
 
 // Wait waits until the run of import id ends and returns the import and
 // the run's last progress (zero when this Engine did not run the import).
+// When the store failed to record how the run ended, Wait returns that
+// error, which says how it ended.
 func (e *Engine) Wait(ctx context.Context, id string) (api.Import, Progress, error) {
 	e.mu.Lock()
 	r := e.runs[id]
@@ -308,6 +310,9 @@ func (e *Engine) Wait(ctx context.Context, id string) (api.Import, Progress, err
 			return api.Import{}, Progress{}, ctx.Err()
 		}
 		p = r.progress.snapshot()
+		if r.unrecorded != nil {
+			return api.Import{}, p, r.unrecorded
+		}
 	}
 	imp, err := e.GetImport(ctx, id)
 	return imp, p, err

@@ -50,6 +50,9 @@ type run struct {
 	done     chan struct{}
 	progress progress
 	counted  bool // its last progress is in Engine.ended; guarded by Engine.mu
+	// unrecorded is why the store does not hold the run's end; set before
+	// done is closed.
+	unrecorded error
 }
 
 func newRun(e *Engine, imp sink.Import, src s3scan.Source, opts StartOptions) *run {
@@ -137,7 +140,13 @@ func (r *run) execute() {
 	imp.Updated = r.e.now()
 	// The store may be failing; the import then stays IN_PROGRESS and
 	// Recover marks it STOPPED at the next start.
-	_ = r.e.store.PutImport(bg, imp)
+	if perr := r.e.store.PutImport(bg, imp); perr != nil {
+		why := imp.Status
+		if imp.Message != "" {
+			why += ": " + imp.Message
+		}
+		r.unrecorded = fmt.Errorf("engine: recording that import %s ended %s: %w", imp.ID, why, perr)
+	}
 }
 
 // window returns the delivery times of the files that can hold events of

@@ -318,7 +318,19 @@ func TestStoreDiskFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := imp.ImportId
-			imp, p := d.wait(eng, id)
+			wctx, cancel := context.WithTimeout(d.ctx, waitTimeout)
+			imp, p, werr := eng.Wait(wctx, id)
+			cancel()
+			switch {
+			case tc.everything && (werr == nil || !strings.Contains(werr.Error(), "ended FAILED") || !strings.Contains(werr.Error(), "no space left on device")):
+				t.Errorf("Wait: %v; want an error saying that the import ended FAILED, out of space, and that this is not recorded", werr)
+			case tc.everything:
+				if imp, err = eng.GetImport(d.ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			case werr != nil:
+				t.Fatalf("Wait(%s): %v", id, werr)
+			}
 			if !disk.isFull() {
 				t.Fatalf("the import ended %s before the disk filled", imp.ImportStatus)
 			}
