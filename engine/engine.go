@@ -184,13 +184,14 @@ type Engine struct {
 	store sink.Store
 	opts  Options
 
-	mu      sync.Mutex
-	runs    map[string]*run // the latest run of each import, by import ID
-	ended   Totals          // the last progress of the runs that ended
-	queries map[string]*query
-	order   []*query // the kept queries, oldest first
-	closed  bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	runs     map[string]*run // the latest run of each import, by import ID
+	ended    Totals          // the last progress of the runs that ended
+	reported Totals          // what Totals returned last
+	queries  map[string]*query
+	order    []*query // the kept queries, oldest first
+	closed   bool
+	wg       sync.WaitGroup
 
 	querySlots *semaphore.Weighted
 }

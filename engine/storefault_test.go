@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -298,7 +299,17 @@ func TestStoreDiskFull(t *testing.T) {
 			d.put(days, files, perFile)
 			// A file every few milliseconds: the run syncs its commits
 			// several times.
+			// The engine's totals, seen as the files are read, never go
+			// down, though the progress uncounts the commits the disk lost.
+			var running atomic.Pointer[engine.Engine]
+			var seen engine.Totals
+			var seenMu sync.Mutex
 			d.spy.setHook(func(ctx context.Context, key string) error {
+				if eng := running.Load(); eng != nil {
+					seenMu.Lock()
+					seen = eng.Totals()
+					seenMu.Unlock()
+				}
 				select {
 				case <-time.After(5 * time.Millisecond):
 					return nil
@@ -308,6 +319,7 @@ func TestStoreDiskFull(t *testing.T) {
 			})
 			disk := &fullDisk{wal: d.path + ".wal", at: tc.at, syncs: 2, everything: tc.everything}
 			eng := d.engine(func(s sink.Store) sink.Store { disk.Store = s; return disk })
+			running.Store(eng)
 			eds, err := eng.CreateEventDataStore(d.ctx, api.CreateEventDataStoreInput{Name: "disk"})
 			if err != nil {
 				t.Fatal(err)
@@ -330,6 +342,12 @@ func TestStoreDiskFull(t *testing.T) {
 				}
 			case werr != nil:
 				t.Fatalf("Wait(%s): %v", id, werr)
+			}
+			seenMu.Lock()
+			last := seen
+			seenMu.Unlock()
+			if got := eng.Totals(); got.Files < last.Files || got.Events < last.Events || got.Bytes < last.Bytes {
+				t.Errorf("Totals went down from %+v to %+v", last, got)
 			}
 			if !disk.isFull() {
 				t.Fatalf("the import ended %s before the disk filled", imp.ImportStatus)

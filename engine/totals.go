@@ -18,7 +18,8 @@ func (t *Totals) add(p Progress) {
 }
 
 // Totals returns the counters of the runs that ended and the live progress
-// of those under way.
+// of those under way. A run whose store failed uncounts the commits the
+// store dropped; the counters keep them rather than go down.
 func (e *Engine) Totals() Totals {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -29,6 +30,10 @@ func (e *Engine) Totals() Totals {
 			t.add(r.progress.snapshot())
 		}
 	}
+	last := &e.reported
+	t.Files, t.Events = max(t.Files, last.Files), max(t.Events, last.Events)
+	t.Bytes, t.FilesFailed = max(t.Bytes, last.Bytes), max(t.FilesFailed, last.FilesFailed)
+	*last = t
 	return t
 }
 
