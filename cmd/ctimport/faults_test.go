@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -144,30 +143,19 @@ func TestObjectChangesUnderImport(t *testing.T) {
 // execCapped runs the binary on the harness's database as exec does, with
 // the size of the files it writes capped at about limit KiB (RLIMIT_FSIZE;
 // the shell counts in blocks of 512 or 1024 bytes). A write past the cap
-// fails with EFBIG, as a write to a full disk fails with ENOSPC; Go
-// programs ignore the signal that comes with it.
+// fails with EFBIG, as a write to a full disk fails with ENOSPC.
 func (h *harness) execCapped(limit int, args ...string) outcome {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.t.Context(), runTimeout)
-	defer cancel()
-	args = append([]string{"--db", h.db}, args...)
 	// A write past the limit also raises SIGXFSZ, which kills the process
 	// when it lands on a thread of DuckDB's. A full disk raises nothing:
 	// ignore the signal, which stays ignored across exec.
-	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && trap '' XFSZ && exec "$0" "$@"`, limit), binary}, args...)...)
-	cmd.Dir, cmd.Env = h.dir, h.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	o := outcome{args: args, stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		o.code = exit.ExitCode()
-	case err != nil:
-		h.t.Fatalf("ctimport %s: %v\n%s", strings.Join(args, " "), err, o)
+	capped := func(ctx context.Context, args ...string) *exec.Cmd {
+		script := fmt.Sprintf(`ulimit -f %d && trap '' XFSZ && exec "$0" "$@"`, limit)
+		cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, binary}, args...)...)
+		cmd.Dir, cmd.Env = h.dir, h.env
+		return cmd
 	}
-	return o
+	return h.execWith(capped, append([]string{"--db", h.db}, args...))
 }
 
 // TestImportStoreWriteFails runs start-import where the database cannot

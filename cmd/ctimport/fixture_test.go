@@ -316,6 +316,21 @@ func gzipped(t *testing.T, data []byte) []byte {
 	return buf.Bytes()
 }
 
+// denyObject sets a policy on bucket that lets anyone list it and read
+// its objects, all but key.
+func denyObject(t *testing.T, srv *miniotest.Server, bucket, key string) {
+	t.Helper()
+	anyone := map[string]any{"AWS": []string{"*"}}
+	setPolicy(t, srv, bucket, map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:ListBucket", "s3:GetBucketLocation"}, "Resource": []string{"arn:aws:s3:::" + bucket}},
+			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/*"}},
+			map[string]any{"Effect": "Deny", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/" + key}},
+		},
+	})
+}
+
 // setPolicy sets the bucket policy of bucket.
 func setPolicy(t *testing.T, srv *miniotest.Server, bucket string, policy any) {
 	t.Helper()

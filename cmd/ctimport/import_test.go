@@ -258,15 +258,7 @@ func TestImportAccessDeniedObject(t *testing.T) {
 	keys := l.logKeys()
 	denied := keys[len(keys)/2]
 	srv, bucket := l.newBucket()
-	anyone := map[string]any{"AWS": []string{"*"}}
-	setPolicy(t, srv, bucket, map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:ListBucket", "s3:GetBucketLocation"}, "Resource": []string{"arn:aws:s3:::" + bucket}},
-			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/*"}},
-			map[string]any{"Effect": "Deny", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/" + denied}},
-		},
-	})
+	denyObject(t, srv, bucket, denied)
 	h := newHarness(t, "AWS_ENDPOINT_URL_S3="+srv.Endpoint()) // no credentials: anonymous requests
 	store := h.createStore("anonymous")
 

@@ -128,9 +128,15 @@ func (h *harness) command(ctx context.Context, args ...string) *exec.Cmd {
 // exec runs the binary with exactly args and waits for it.
 func (h *harness) exec(args ...string) outcome {
 	h.t.Helper()
+	return h.execWith(h.command, args)
+}
+
+// execWith runs the command that start makes of args and waits for it.
+func (h *harness) execWith(start func(ctx context.Context, args ...string) *exec.Cmd, args []string) outcome {
+	h.t.Helper()
 	ctx, cancel := context.WithTimeout(h.t.Context(), runTimeout)
 	defer cancel()
-	cmd := h.command(ctx, args...)
+	cmd := start(ctx, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

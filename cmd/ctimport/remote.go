@@ -3,13 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,7 +63,7 @@ func (c *cli) remoteStartImport(ctx context.Context, in api.StartImportInput) er
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	var stopping atomic.Bool
+	stopping := false
 	tty := false
 	if f, ok := c.stderr.(*os.File); ok {
 		tty = isTerminal(f)
@@ -77,11 +75,11 @@ func (c *cli) remoteStartImport(ctx context.Context, in api.StartImportInput) er
 	for {
 		select {
 		case s := <-sig:
-			if stopping.Load() {
+			if stopping {
 				fmt.Fprintln(c.stderr, "\rinterrupted again: no longer waiting; the server goes on stopping the import")
 				return &ended{api.StatusStopped}
 			}
-			stopping.Store(true)
+			stopping = true
 			fmt.Fprintf(c.stderr, "\r%s: stopping import %s on the server; files read in full are committed\n", s, id)
 			if _, err := cl.StopImport(ctx, id); err != nil {
 				return err
@@ -222,6 +220,3 @@ func resultColumns(rows [][]map[string]string) []string {
 	}
 	return cols
 }
-
-// errServeRemote is returned by serve given --endpoint-url.
-var errServeRemote = errors.New("serve opens the database itself: drop --endpoint-url and CTIMPORT_ENDPOINT_URL")

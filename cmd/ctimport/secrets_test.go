@@ -107,15 +107,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	srv, bucket := l.newBucket()
 	keys := l.logKeys()
 	missing, denied := keys[1], keys[2]
-	anyone := map[string]any{"AWS": []string{"*"}}
-	setPolicy(t, srv, bucket, map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:ListBucket", "s3:GetBucketLocation"}, "Resource": []string{"arn:aws:s3:::" + bucket}},
-			map[string]any{"Effect": "Allow", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/*"}},
-			map[string]any{"Effect": "Deny", "Principal": anyone, "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/" + denied}},
-		},
-	})
+	denyObject(t, srv, bucket, denied)
 	proxy := newSTSProxy(t, srv.Endpoint(), "/"+bucket+"/"+missing)
 	temp := tempCredentials(t, srv)
 	const wrongSecret = "wrong-Secret-7hQ2mV9xR4"

@@ -30,7 +30,7 @@ const shutdownWait = 30 * time.Second
 
 func cmdServe(ctx context.Context, c *cli) error {
 	if c.endpoint != "" {
-		return usagef("%v", errServeRemote)
+		return usagef("serve opens the database itself: drop --endpoint-url and CTIMPORT_ENDPOINT_URL")
 	}
 	a := c.args
 	listen := a.str("listen")
