@@ -148,11 +148,11 @@ func TestOddInputs(t *testing.T) {
 // oddColumns are the columns TestOddInputs checks.
 var oddColumns = []string{"eventName", "userAgent", "errorMessage", "requestParameters", "extraFields"}
 
-// oddStored returns the oddColumns of the events of the store with ID id
+// oddStored returns the oddColumns of the events table of the store with ID id
 // that are not null, as text, by eventID.
 func oddStored(t *testing.T, eng *engine.Engine, id string) map[string]map[string]string {
 	t.Helper()
-	rows, err := eng.Query(t.Context(), fmt.Sprintf(`SELECT eventID, %s FROM %q`, strings.Join(oddColumns, ", "), id))
+	rows, err := eng.Query(t.Context(), fmt.Sprintf(`SELECT eventID, %s FROM ctimport_events.%q`, strings.Join(oddColumns, ", "), id))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,7 +170,7 @@ func TestVerify(t *testing.T) {
 	t.Parallel()
 	deleteEvents := func(ids ...string) func(v *verifyEnv) {
 		return func(v *verifyEnv) {
-			v.exec(fmt.Sprintf(`DELETE FROM %q WHERE list_contains(?::VARCHAR[], eventID)`, storeID(v.eds)), ids)
+			v.exec(fmt.Sprintf(`DELETE FROM ctimport_events.%q WHERE list_contains(?::VARCHAR[], eventID)`, storeID(v.eds)), ids)
 		}
 	}
 	tests := []struct {
@@ -238,7 +238,7 @@ func TestVerify(t *testing.T) {
 		{
 			name: "events added",
 			after: func(v *verifyEnv) {
-				v.exec(fmt.Sprintf(`INSERT INTO %[1]q SELECT * REPLACE ('b-extra' AS eventID) FROM %[1]q WHERE eventID = 'b-0'`, storeID(v.eds)))
+				v.exec(fmt.Sprintf(`INSERT INTO ctimport_events.%[1]q SELECT * REPLACE ('b-extra' AS eventID) FROM ctimport_events.%[1]q WHERE eventID = 'b-0'`, storeID(v.eds)))
 			},
 			want: func(k map[string]string) []engine.Drift {
 				return []engine.Drift{{Kind: engine.DriftEvents, Location: k["two"]}}

@@ -38,7 +38,11 @@ const (
 	ServiceEventDetails
 	InsightDetails
 	// ExtraFields holds, as one JSON object, every member of a record that
-	// has no column of its own, so that nothing in an event is dropped.
+	// its column does not hold as delivered: members with no column of
+	// their own, repeats of a member, members whose value does not fit
+	// their column's kind, and an eventTime not written as
+	// 2006-01-02T15:04:05Z. With the columns it keeps every member of the
+	// record, so that the record can be rebuilt.
 	ExtraFields
 	// NumColumns is the number of event columns.
 	NumColumns
@@ -113,9 +117,12 @@ type Event struct {
 	// Time is the eventTime column. It is never zero.
 	Time time.Time
 	// Values holds the Text and JSON columns, indexed by Column; a JSON
-	// column holds valid JSON text. Values of other kinds are unused.
+	// column holds valid JSON text, "null" for a member whose value is
+	// null. Values of other kinds are unused.
 	Values [NumColumns]string
-	// Null holds the columns that are NULL: absent from the record, or JSON null.
+	// Null holds the columns that are NULL: absent from the record, or, for
+	// a Text or Bool column, a member whose value is null or of another
+	// type, which ExtraFields then holds.
 	Null ColumnSet
 	// True holds the Bool columns that are true; a Bool column neither in
 	// Null nor in True is false.

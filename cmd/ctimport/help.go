@@ -84,6 +84,7 @@ func init() {
 			},
 			run: cmdQuery,
 		},
+		"upgrade": {summary: "upgrade a database written by an older ctimport (any command that writes it does so too)", run: cmdUpgrade},
 		"verify": {
 			summary: "list an ended import's source again and compare it with the import's checkpoint and event data store; exit status 6 on drift",
 			flags:   []flagSpec{importID},

@@ -134,6 +134,9 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 			return exitStopped
 		}
 		return exitFailed
+	case errors.Is(err, duckdbsink.ErrNeedsUpgrade):
+		fmt.Fprintf(stderr, "ctimport: %s: %v; upgrade it with: ctimport --db %s upgrade\n", a.command, err, c.db)
+		return exitError
 	case errors.Is(err, sink.ErrLocked):
 		fmt.Fprintf(stderr, "ctimport: %s: %v\n", a.command, err)
 		return exitLocked
@@ -153,10 +156,11 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 	deadline := time.Now().Add(lockWait)
 	for {
 		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{
-			Holder:       holder,
-			MemoryLimit:  duckdbMemory,
-			StageLimit:   stageMemory,
-			NoFileAccess: c.args.command == "serve",
+			Holder:          holder,
+			MemoryLimit:     duckdbMemory,
+			StageLimit:      stageMemory,
+			NoFileAccess:    c.args.command == "serve",
+			UpgradeProgress: c.upgradeProgress(),
 		})
 		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
 			break

@@ -112,29 +112,30 @@ func expectEvents(t testing.TB, data []byte) ([]sink.Event, []map[string]json.Ra
 					t.Fatalf("record %d: %v", i, err)
 				}
 				ev.Time = at.UTC()
+				if at.UTC().Format(time.RFC3339) != s || !bytes.Equal(v, []byte(`"`+s+`"`)) {
+					extra[name] = v
+				}
 			case sink.Text:
 				var s *string
-				if err := json.Unmarshal(v, &s); err != nil {
+				if err := json.Unmarshal(v, &s); err != nil || s == nil {
 					extra[name] = v
-				} else if s != nil {
+				} else {
 					ev.Values[c] = *s
 					ev.Null &^= 1 << c
 				}
 			case sink.Bool:
 				var b *bool
-				if err := json.Unmarshal(v, &b); err != nil {
+				if err := json.Unmarshal(v, &b); err != nil || b == nil {
 					extra[name] = v
-				} else if b != nil {
+				} else {
 					ev.Null &^= 1 << c
 					if *b {
 						ev.True |= 1 << c
 					}
 				}
 			case sink.JSON:
-				if string(v) != "null" {
-					ev.Values[c] = string(v)
-					ev.Null &^= 1 << c
-				}
+				ev.Values[c] = string(v)
+				ev.Null &^= 1 << c
 			}
 		}
 		if len(extra) > 0 {

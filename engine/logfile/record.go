@@ -175,7 +175,7 @@ func (d *Decoder) assign(b []byte, s, ks, ke int, kesc bool, vs, ve int, vesc bo
 		if k := kinds[col]; vesc && (k == sink.Text || k == sink.Timestamp) {
 			d.esc = d.esc.With(col)
 		}
-		if fits(kinds[col], sp.kind) {
+		if fits(kinds[col], sp.kind) && (col != sink.EventTime || canonicalTime(b[vs:ve])) {
 			return
 		}
 	}
@@ -183,16 +183,35 @@ func (d *Decoder) assign(b []byte, s, ks, ke int, kesc bool, vs, ve int, vesc bo
 }
 
 // fits reports whether a value that starts with byte v belongs in a column
-// of kind k. One that does not goes to ExtraFields, and the column is null.
+// of kind k. One that does not, a null of a Text or Bool column included,
+// goes to ExtraFields, and the column is null: so the record can be
+// rebuilt member for member from its columns.
 func fits(k sink.Kind, v byte) bool {
 	switch k {
 	case sink.Text:
-		return v == '"' || v == 'n'
+		return v == '"'
 	case sink.Bool:
-		return v == 't' || v == 'f' || v == 'n'
+		return v == 't' || v == 'f'
 	}
-	// A JSON column takes any value; a Timestamp that is not a string
-	// fails the record.
+	// A JSON column takes any value, null as its text; a Timestamp that
+	// is not a string fails the record.
+	return true
+}
+
+// canonicalTime reports whether the raw JSON string v is a time as
+// CloudTrail writes it, 2006-01-02T15:04:05Z, which the eventTime column
+// gives back exactly. Another eventTime also goes to ExtraFields, so that
+// its text is kept.
+func canonicalTime(v []byte) bool {
+	const layout = `"dddd-dd-ddTdd:dd:ddZ"`
+	if len(v) != len(layout) {
+		return false
+	}
+	for i := range len(layout) {
+		if c := layout[i]; c == 'd' && !isDigit(v[i]) || c != 'd' && v[i] != c {
+			return false
+		}
+	}
 	return true
 }
 
@@ -249,10 +268,8 @@ func (d *Decoder) build(rec []byte, start int, ev *sink.Event) error {
 				null &^= 1 << c
 			}
 		case sink.JSON:
-			if sp.kind != 'n' {
-				ev.Values[c] = str[sp.vs:sp.ve]
-				null &^= 1 << c
-			}
+			ev.Values[c] = str[sp.vs:sp.ve]
+			null &^= 1 << c
 		case sink.Bool:
 			switch sp.kind {
 			case 't':

@@ -38,7 +38,10 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, eventTableDDL(s.eventTable(eds.ID)))
+		if _, err = tx.ExecContext(ctx, eventTableDDL(s.eventTable(eds.ID))); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, lakeViewDDL(s.lakeView(eds.ID), eventTableName(eds.ID)))
 		return err
 	})
 	if err != nil {

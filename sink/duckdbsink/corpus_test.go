@@ -18,10 +18,11 @@ import (
 // corpusDir holds real CloudTrail log files.
 const corpusDir = "../../testdata/corpus"
 
-// logFile is the events of one log file of the corpus.
+// logFile is the events of one log file of the corpus, and its records.
 type logFile struct {
-	key    string
-	events []sink.Event
+	key     string
+	events  []sink.Event
+	records []json.RawMessage
 }
 
 // loadCorpus reads every log file of the corpus, in key order.
@@ -32,12 +33,12 @@ func loadCorpus(tb testing.TB) []logFile {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
 			return err
 		}
-		events, err := readLogFile(path)
+		events, records, err := readLogFile(path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		key, _ := filepath.Rel(corpusDir, path)
-		files = append(files, logFile{key: filepath.ToSlash(key), events: events})
+		files = append(files, logFile{key: filepath.ToSlash(key), events: events, records: records})
 		return nil
 	})
 	if err != nil {
@@ -49,28 +50,33 @@ func loadCorpus(tb testing.TB) []logFile {
 	return files
 }
 
-// readLogFile decodes a gzip CloudTrail log file into events.
-func readLogFile(path string) ([]sink.Event, error) {
+// readLogFile decodes a gzip CloudTrail log file into events, and returns
+// its records too.
+func readLogFile(path string) ([]sink.Event, []json.RawMessage, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var doc struct{ Records []map[string]json.RawMessage }
+	var doc struct{ Records []json.RawMessage }
 	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	events := make([]sink.Event, len(doc.Records))
-	for i, r := range doc.Records {
+	for i, raw := range doc.Records {
+		var r map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, nil, err
+		}
 		if events[i], err = recordEvent(r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return events, nil
+	return events, doc.Records, nil
 }
 
 var columnsByName = func() map[string]sink.Column {
@@ -96,8 +102,9 @@ func recordEvent(r map[string]json.RawMessage) (sink.Event, error) {
 			extra[name] = raw
 			continue
 		}
-		if string(raw) == "null" {
+		if string(raw) == "null" && c.Kind() != sink.JSON {
 			e.Null = e.Null.With(c)
+			extra[name] = raw
 			continue
 		}
 		switch c.Kind() {

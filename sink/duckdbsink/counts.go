@@ -114,7 +114,7 @@ func (s *Store) MissingEvents(ctx context.Context, storeID string, ids []sink.Id
 // the row groups outside the range.
 func missingSQL(table string) string {
 	id, t := quoteIdent(sink.EventID.Name()), quoteIdent(sink.EventTime.Name())
-	return `SELECT q.i FROM (SELECT unnest($1::BIGINT[]) AS i, unnest($2::VARCHAR[]) AS id, unnest($3::TIMESTAMPTZ[]) AS t) AS q
+	return `SELECT q.i FROM (SELECT unnest($1::BIGINT[]) AS i, unnest($2::VARCHAR[]) AS id, unnest($3::TIMESTAMP[]) AS t) AS q
 		WHERE NOT EXISTS (SELECT 1 FROM ` + table + ` AS e WHERE e.` + id + ` = q.id AND e.` + t + ` = q.t
 			AND e.` + t + ` >= $4 AND e.` + t + ` <= $5)
 		ORDER BY q.i`

@@ -95,6 +95,10 @@ type Options struct {
 	// for an operator who knows what the change does to the imports'
 	// checkpoints.
 	AllowWrite bool
+	// UpgradeProgress, when set, is called as Open upgrades a database
+	// written by an older version of this package, with the events copied
+	// so far and the events in all.
+	UpgradeProgress func(done, total int64)
 }
 
 // DefaultStageLimit is the StageLimit of Options that set none: 64 MiB.
@@ -106,6 +110,10 @@ const DefaultStageLimit int64 = 64 << 20
 const checkpointThreshold = "128MB"
 
 var errNoSchema = errors.New("not a ctimport database (it has no ctimport schema)")
+
+// ErrNeedsUpgrade means a database opened read-only was written by an
+// older version of this package: opening it for writing upgrades it.
+var ErrNeedsUpgrade = errors.New("duckdbsink: database needs an upgrade")
 
 // Store is a sink.Store on a DuckDB database file. Its methods are safe for
 // concurrent use.
@@ -212,7 +220,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.stageLimit <= 0 {
 		s.stageLimit = DefaultStageLimit
 	}
-	if err := s.ensureSchema(ctx); err != nil {
+	if err := s.ensureSchema(ctx, opts.UpgradeProgress); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("duckdbsink: open %s: %w", path, err)
 	}

@@ -96,7 +96,7 @@ var feedColumns = sync.OnceValues(func() ([]duckdb.ColumnInfo, error) {
 		t := duckdb.TYPE_VARCHAR
 		switch c.Kind() {
 		case sink.Timestamp:
-			t = duckdb.TYPE_TIMESTAMP_TZ
+			t = duckdb.TYPE_TIMESTAMP
 		case sink.Bool:
 			t = duckdb.TYPE_BOOLEAN
 		}

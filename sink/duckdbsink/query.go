@@ -27,6 +27,8 @@ import (
 // args fails. A store opened with Options.AllowWrite runs any one statement
 // instead, and commits it.
 //
+// Columns are named as CloudTrail Lake names them: an expression that is
+// neither a column nor aliased is _col0, _col1, ... by its position.
 // Values are converted as sink.Rows says; besides, JSON values are their
 // text, UUIDs, INTERVALs and BLOBs (as DuckDB prints them) are strings,
 // integers that do not fit an int64 and DECIMALs of more than 15 digits are
@@ -117,6 +119,9 @@ func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.Stmt
 		_ = r.Close()
 		abort()
 		return nil, err
+	}
+	if kind == duckdb.STATEMENT_TYPE_SELECT {
+		cols = lakeColumnNames(ctx, conn, body, cols)
 	}
 	return &rows{conn: conn, rows: r, cols: cols, rollback: rollback}, nil
 }

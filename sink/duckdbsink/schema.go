@@ -10,8 +10,9 @@ import (
 )
 
 // schemaVersion is the version of the tables this package creates. Open
-// refuses a database of another version.
-const schemaVersion = 1
+// upgrades a database of version 1 when it opens it for writing, and
+// refuses any other.
+const schemaVersion = 2
 
 // schemaDDL creates ctimport's own tables, which live in schema ctimport;
 // event tables live in schema main, one per event data store.
@@ -64,7 +65,7 @@ var schemaDDL = []string{
 
 // ensureSchema learns the name of the database's catalog, then creates
 // the tables of a new database, or checks the version of an existing one.
-func (s *Store) ensureSchema(ctx context.Context) error {
+func (s *Store) ensureSchema(ctx context.Context, progress func(done, total int64)) error {
 	var catalog string
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT current_database(), (SELECT count(*) FROM duckdb_schemas()
@@ -79,13 +80,18 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 			return errNoSchema
 		}
 		return inTx(ctx, s.db, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, "CREATE SCHEMA "+s.catalog+".ctimport"); err != nil {
-				return err
+			for _, schema := range []string{"ctimport", eventsSchema} {
+				if _, err := tx.ExecContext(ctx, "CREATE SCHEMA "+s.catalog+"."+schema); err != nil {
+					return err
+				}
 			}
 			for _, stmt := range schemaDDL {
 				if _, err := tx.ExecContext(ctx, s.sql(stmt)); err != nil {
 					return err
 				}
+			}
+			if err := createMacros(ctx, tx); err != nil {
+				return err
 			}
 			_, err := tx.ExecContext(ctx, s.sql(`INSERT INTO ctimport.schema_version VALUES (?)`), schemaVersion)
 			return err
@@ -95,10 +101,15 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, s.sql(`SELECT max(version) FROM ctimport.schema_version`)).Scan(&version); err != nil {
 		return err
 	}
-	if version != schemaVersion {
-		return fmt.Errorf("database schema version %d is not supported (want %d)", version, schemaVersion)
+	switch {
+	case version == schemaVersion:
+		return nil
+	case version == 1 && s.readOnly:
+		return fmt.Errorf("%w: the database has schema version 1, from an older ctimport", ErrNeedsUpgrade)
+	case version == 1:
+		return s.upgrade1(ctx, progress)
 	}
-	return nil
+	return fmt.Errorf("database schema version %d is not supported (want %d)", version, schemaVersion)
 }
 
 // inTx runs f in a transaction of db and commits it, or rolls it back when
@@ -122,9 +133,27 @@ func (s *Store) sql(query string) string {
 	return s.replacer.Replace(query)
 }
 
+// eventsSchema holds the events tables. It is not ctimport's schema: a view
+// names its table without the catalog, so that the database file can be
+// renamed, and in a file named ctimport.duckdb "ctimport" also names the
+// catalog.
+const eventsSchema = "ctimport_events"
+
+// eventTableName returns the name of the events table of event data store
+// storeID, qualified by its schema only.
+func eventTableName(storeID string) string {
+	return eventsSchema + "." + quoteIdent(storeID)
+}
+
 // eventTable returns the qualified name of the events table of event data
 // store storeID.
 func (s *Store) eventTable(storeID string) string {
+	return s.catalog + "." + eventTableName(storeID)
+}
+
+// lakeView returns the qualified name of the view of event data store
+// storeID, which queries read.
+func (s *Store) lakeView(storeID string) string {
 	return s.catalog + ".main." + quoteIdent(storeID)
 }
 
@@ -149,7 +178,7 @@ func eventTableDDL(table string) string {
 func sqlType(k sink.Kind) string {
 	switch k {
 	case sink.Timestamp:
-		return "TIMESTAMPTZ"
+		return "TIMESTAMP"
 	case sink.Bool:
 		return "BOOLEAN"
 	case sink.JSON:

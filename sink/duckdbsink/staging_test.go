@@ -414,7 +414,7 @@ func commitMixes(w *writer, c sink.Commit) bool {
 // storedRows returns every column of every stored event, in rowid order.
 func storedRows(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.Query(t.Context(), `SELECT * FROM "`+eds.ID+`" ORDER BY rowid`)
+	rows, err := s.Query(t.Context(), `SELECT * FROM ctimport_events."`+eds.ID+`" ORDER BY rowid`)
 	if err != nil {
 		t.Fatal(err)
 	}

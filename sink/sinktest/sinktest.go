@@ -9,7 +9,8 @@
 //
 // which yields the object key and event of each stored event in the order
 // they were stored, when the store has one (as memsink does); otherwise it
-// reads them with SQL through sink.Store.Query, in rowid order.
+// reads them with SQL through sink.Store.Query from the events table
+// ctimport_events."<ID>", in rowid order.
 package sinktest
 
 import (
@@ -120,7 +121,7 @@ func readEvents(t *testing.T, s sink.Store, storeID string) []stored {
 		}
 		return out
 	}
-	rows, err := s.Query(t.Context(), fmt.Sprintf("SELECT %s, eventID FROM %s ORDER BY rowid", sink.SourceKeyColumn, storeID))
+	rows, err := s.Query(t.Context(), fmt.Sprintf(`SELECT %s, eventID FROM ctimport_events."%s" ORDER BY rowid`, sink.SourceKeyColumn, storeID))
 	if err != nil {
 		t.Fatalf("read events: %v", err)
 	}
