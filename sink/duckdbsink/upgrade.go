@@ -39,6 +39,7 @@ func (s *Store) upgrade1(ctx context.Context, progress func(done, total int64)) 
 	if err != nil {
 		return err
 	}
+	// Version 1's events table has the name of version 2's view.
 	var total int64
 	for _, id := range ids {
 		var n int64
