@@ -54,6 +54,7 @@ func TestReport(t *testing.T) {
 	cfg.Spec = corpus.Spec{Seed: 3, Source: cfg.Spec.Source, Accounts: 2, OrgTrail: true, Regions: 2, Days: 2, FilesPerDay: 4, EventsPerFile: 25}
 	cfg.GiantBytes = 2 << 20
 	cfg.ListingDays = [2]int{3, 9}
+	cfg.Base = "HEAD"
 	cfg.Logf = t.Logf
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -71,9 +72,9 @@ func TestReport(t *testing.T) {
 	for _, row := range r.Variants {
 		ids = append(ids, row.ID)
 	}
-	want := []string{"1 c=1", "1 c=2", "1 +lat", "1 x4", "1 giant"}
+	want := []string{"1 base", "1 c=1", "1 c=2", "1 +lat", "1 x4", "1 giant"}
 	if r.Workers == 2 {
-		want = slices.Delete(want, 1, 2)
+		want = slices.Delete(want, 2, 3)
 	}
 	if !slices.Equal(ids, want) {
 		t.Errorf("variants %v, want %v", ids, want)
@@ -89,6 +90,19 @@ func TestReport(t *testing.T) {
 			if !(v > 0) {
 				t.Errorf("row %s: %s is %v", row.ID, name, v)
 			}
+		}
+	}
+	for _, row := range append(slices.Clone(r.Rows[:1]), r.Variants...) {
+		if !(row.StoreBytesPerEvent > 0) {
+			t.Errorf("row %s: store bytes per event %v", row.ID, row.StoreBytesPerEvent)
+		}
+	}
+	if len(r.Queries) == 0 {
+		t.Error("no query timings")
+	}
+	for _, q := range r.Queries {
+		if !(q.LakeSeconds > 0 && q.JSONSeconds > 0) {
+			t.Errorf("query timing %+v", q)
 		}
 	}
 	if r.Rows[0].Row1Ratio != 1 {
@@ -108,7 +122,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("listing %+v", l)
 		}
 	}
-	if len(r.Checks) != 9 {
+	if len(r.Checks) != 11+len(r.Queries) {
 		t.Errorf("%d checks: %+v", len(r.Checks), r.Checks)
 	}
 	for _, c := range r.Checks {

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,6 +164,9 @@ type Measure struct {
 	// MinIOCPUSeconds is the CPU time MinIO spent meanwhile, for rows that
 	// read it, where the system tells (Linux); else 0.
 	MinIOCPUSeconds float64
+	// StoreBytes is the size of the database an import wrote, its
+	// write-ahead log included; 0 for the other rows.
+	StoreBytes int64
 	// Complete reports whether the row read, stored or counted the whole
 	// corpus; Check says what was compared.
 	Complete bool
@@ -262,6 +267,9 @@ func (h *Harness) s3Env() []string {
 // ImportOptions are the settings of a ctimport run; the zero value is
 // row 1, ctimport's defaults.
 type ImportOptions struct {
+	// Binary is the ctimport to run; "" is the module's. A run of another
+	// binary does not become c's row 1 database.
+	Binary string
 	// Concurrency is passed as --concurrency when positive.
 	Concurrency int
 	// Endpoint is the S3 endpoint; "" is the MinIO server.
@@ -274,7 +282,8 @@ type ImportOptions struct {
 func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measure, error) {
 	db := filepath.Join(h.work, "db", h.name("import")+".duckdb")
 	env := h.s3Env()
-	out, err := h.run(ctx, env, h.ctimport, "--db", db, "create-event-data-store", "--name", "bench", "--output", "json")
+	bin := cmp.Or(o.Binary, h.ctimport)
+	out, err := h.run(ctx, env, bin, "--db", db, "create-event-data-store", "--name", "bench", "--output", "json")
 	if err != nil {
 		return Measure{}, err
 	}
@@ -293,7 +302,7 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
 	}
 	before, known := processCPU(h.minio.Pid())
-	u, out, err := h.measured(ctx, env, h.ctimport, args...)
+	u, out, err := h.measured(ctx, env, bin, args...)
 	if err != nil {
 		removeDB(db)
 		return Measure{}, err
@@ -308,7 +317,7 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		removeDB(db)
 		return Measure{}, fmt.Errorf("bench: start-import printed %q: %w", out, err)
 	}
-	out, err = h.run(ctx, env, h.ctimport, "--db", db, "query", "--output", "json", "--query-statement",
+	out, err = h.run(ctx, env, bin, "--db", db, "query", "--output", "json", "--query-statement",
 		"SELECT count(*) AS events, count(DISTINCT eventID) AS ids, sha256(string_agg(eventID, chr(10) ORDER BY eventID)) AS digest FROM "+id)
 	if err != nil {
 		removeDB(db)
@@ -319,11 +328,19 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		removeDB(db)
 		return Measure{}, fmt.Errorf("bench: query printed %q", out)
 	}
-	if prev, ok := h.imported[c]; ok {
-		removeDB(prev.path)
-	}
-	h.imported[c] = database{db, id}
 	m := measure(u)
+	if m.StoreBytes, err = fileSizes(db, db+".wal"); err != nil {
+		removeDB(db)
+		return Measure{}, err
+	}
+	if o.Binary != "" {
+		removeDB(db)
+	} else {
+		if prev, ok := h.imported[c]; ok {
+			removeDB(prev.path)
+		}
+		h.imported[c] = database{db, id}
+	}
 	if known {
 		m.MinIOCPUSeconds = after - before
 	}
@@ -362,7 +379,8 @@ func (h *Harness) Decode(ctx context.Context, c *Corpus) (Measure, error) {
 }
 
 // Rewrite runs row 3b, the floor of storage: DuckDB copying the events
-// table of a copy of row 1's database with CREATE TABLE t2 AS SELECT *.
+// table (ctimport_events."<ID>") of a copy of row 1's database with
+// CREATE TABLE t2 AS SELECT *.
 // It runs row 1 first when c has no row 1 database yet.
 func (h *Harness) Rewrite(ctx context.Context, c *Corpus) (Measure, error) {
 	src, ok := h.imported[c]
@@ -377,7 +395,7 @@ func (h *Harness) Rewrite(ctx context.Context, c *Corpus) (Measure, error) {
 	if err := copyDB(src.path, db); err != nil {
 		return Measure{}, err
 	}
-	u, _, err := h.row(ctx, "ctas", "-db", db, "-table", src.table)
+	u, _, err := h.row(ctx, "ctas", "-db", db, "-schema", "ctimport_events", "-table", src.table)
 	if err != nil {
 		return Measure{}, err
 	}
@@ -516,3 +534,61 @@ func removeDB(path string) {
 }
 
 func mb(bytes int64) float64 { return float64(bytes) / 1e6 }
+
+// fileSizes returns the total size of the files at paths that exist.
+func fileSizes(paths ...string) (int64, error) {
+	var n int64
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return 0, fmt.Errorf("bench: %w", err)
+		default:
+			n += fi.Size()
+		}
+	}
+	return n, nil
+}
+
+// BuildBase builds the ctimport of the git revision rev of the module, for
+// row 1 base, and returns the binary's path.
+func (h *Harness) BuildBase(ctx context.Context, rev string) (string, error) {
+	src := filepath.Join(h.work, "base")
+	if err := os.RemoveAll(src); err != nil {
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(src)
+	h.logf("building ./cmd/ctimport at %s", rev)
+	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", h.root, rev, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("bench: git archive %s: %w\n%s", rev, err, out)
+	}
+	bin := filepath.Join(h.work, "bin", "ctimport-base")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/ctimport")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("bench: go build at %s: %w\n%s", rev, err, out)
+	}
+	return bin, nil
+}
+
+// Queries times the query pairs of benchrow over c's row 1 database.
+func (h *Harness) Queries(ctx context.Context, c *Corpus) ([]QueryTiming, error) {
+	src, ok := h.imported[c]
+	if !ok {
+		return nil, errors.New("bench: no row 1 database to query")
+	}
+	out, err := h.run(ctx, nil, h.benchrow, "queries", "-db", src.path, "-store", src.table)
+	if err != nil {
+		return nil, err
+	}
+	var r struct{ Queries []QueryTiming }
+	if err := json.Unmarshal(out, &r); err != nil || len(r.Queries) == 0 {
+		return nil, fmt.Errorf("bench: benchrow queries printed %q", out)
+	}
+	return r.Queries, nil
+}

@@ -60,6 +60,22 @@ func (r *Report) Print(w io.Writer) error {
 		}
 		tw.Flush()
 	}
+	if r1 := r.row("1"); r1 != nil {
+		p.f("\nstore: row 1's database takes %.0f bytes per event", r1.StoreBytesPerEvent)
+		if base := r.row("1 base"); base != nil {
+			p.f(", %s's %.0f", r.Base, base.StoreBytesPerEvent)
+		}
+		p.f("\n")
+	}
+	if len(r.Queries) > 0 {
+		p.f("\nqueries over row 1's database, best of 3: Lake's form (the store's view) and the JSON form (its events table)\n")
+		tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  query\tLake ms\tJSON ms\tLake / JSON")
+		for _, q := range r.Queries {
+			fmt.Fprintf(tw, "  %s\t%.1f\t%.1f\t%.2f\n", q.Name, 1000*q.LakeSeconds, 1000*q.JSONSeconds, rate(q.LakeSeconds, q.JSONSeconds))
+		}
+		tw.Flush()
+	}
 	p.f("\ntargets\n")
 	for _, c := range r.Checks {
 		verdict := "FAIL"

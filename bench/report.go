@@ -36,6 +36,9 @@ const (
 	targetFlatRSS   = 1.25      // the most a bigger corpus may raise row 1's peak RSS, as a factor
 	targetLinear    = 1.20      // the most a corpus Grow times as big may cost over Grow times the time
 	targetLatency   = 0.70      // row 1's throughput with delayed S3 requests over without
+	targetBase      = 0.90      // row 1's throughput over the base revision's, measured beside it
+	targetStoreSize = 1.5       // the most row 1's store may take per event over the base revision's
+	targetQuery     = 1.0       // the most a query of Lake's form may take over its JSON form
 	listingAccounts = 3
 	listingRegions  = 2
 )
@@ -60,6 +63,10 @@ type Config struct {
 	// Latency is the delay the proxy of the latency section adds to every
 	// S3 request.
 	Latency time.Duration
+	// Base is a git revision of the module whose ctimport runs row 1
+	// again beside this one, as row "1 base", for the targets that compare
+	// them; "" runs no base.
+	Base string
 	// Logf tells of progress; nil is quiet.
 	Logf func(format string, args ...any)
 }
@@ -95,7 +102,20 @@ type Report struct {
 	Variants []Row     `json:"variants"`
 	Scaling  Scaling   `json:"scaling"`
 	Listing  []Listing `json:"listing"`
-	Checks   []Check   `json:"checks"`
+	// Base is the revision of row "1 base", if any.
+	Base string `json:"base,omitempty"`
+	// Queries are the query timings over row 1's database.
+	Queries []QueryTiming `json:"queries"`
+	Checks  []Check       `json:"checks"`
+}
+
+// QueryTiming is the best of three runs of a query in Lake's form, over an
+// event data store's view, and in the form of the JSON columns of its
+// events table, which give the same answer.
+type QueryTiming struct {
+	Name        string  `json:"name"`
+	LakeSeconds float64 `json:"lakeSeconds"`
+	JSONSeconds float64 `json:"jsonSeconds"`
 }
 
 // Host is the machine of a report.
@@ -124,6 +144,9 @@ type Row struct {
 	// MinIOCPUSeconds is the CPU time of MinIO during a run that read
 	// it, where the system tells (Linux).
 	MinIOCPUSeconds float64 `json:"minioCPUSeconds,omitempty"`
+	// StoreBytesPerEvent is the size of the database an import wrote over
+	// the corpus's events; 0 for the rows that are not imports.
+	StoreBytesPerEvent float64 `json:"storeBytesPerEvent,omitempty"`
 	// Row1Ratio is row 1's events per second over this row's.
 	Row1Ratio float64 `json:"row1Ratio"`
 	// Complete reports whether the run read, stored or counted all of
@@ -137,16 +160,17 @@ func NewRow(id, name, source string, c *Corpus, m Measure) Row {
 	t := c.Truth
 	return Row{
 		ID: id, Name: name, Source: source, Corpus: c.Name,
-		Events:           t.Events,
-		Seconds:          m.Seconds,
-		EventsPerSecond:  rate(float64(t.Events), m.Seconds),
-		CompressedMBps:   rate(mb(t.CompressedBytes), m.Seconds),
-		UncompressedMBps: rate(mb(t.UncompressedBytes), m.Seconds),
-		CPUSeconds:       m.CPUSeconds,
-		PeakRSSMiB:       float64(m.PeakRSS) / (1 << 20),
-		MinIOCPUSeconds:  m.MinIOCPUSeconds,
-		Complete:         m.Complete,
-		Check:            m.Check,
+		Events:             t.Events,
+		Seconds:            m.Seconds,
+		EventsPerSecond:    rate(float64(t.Events), m.Seconds),
+		CompressedMBps:     rate(mb(t.CompressedBytes), m.Seconds),
+		UncompressedMBps:   rate(mb(t.UncompressedBytes), m.Seconds),
+		CPUSeconds:         m.CPUSeconds,
+		PeakRSSMiB:         float64(m.PeakRSS) / (1 << 20),
+		MinIOCPUSeconds:    m.MinIOCPUSeconds,
+		StoreBytesPerEvent: rate(float64(m.StoreBytes), float64(t.Events)),
+		Complete:           m.Complete,
+		Check:              m.Check,
 	}
 }
 
@@ -268,6 +292,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Variants = append(r.Variants, NewRow(id, name, source, c, m))
 		logRow(logf, r.Variants[len(r.Variants)-1])
 		return nil
+	}
+	if cfg.Base != "" {
+		bin, err := h.BuildBase(ctx, cfg.Base)
+		if err != nil {
+			return nil, err
+		}
+		r.Base = cfg.Base
+		if err := variant("1 base", "ctimport at "+cfg.Base+", default settings", "MinIO to DuckDB", x1, ImportOptions{Binary: bin}); err != nil {
+			return nil, err
+		}
+	}
+	logf("queries over row 1's database")
+	if r.Queries, err = h.Queries(ctx, x1); err != nil {
+		return nil, err
 	}
 	for _, n := range []int{1, 2} {
 		if n != h.Workers() {
@@ -422,5 +460,19 @@ func (r *Report) finish() {
 			Pass:   r.Scaling.GrowTime <= targetLinear*r.Scaling.GrowEvents},
 		{Name: fmt.Sprintf("throughput with %v per S3 request", r.Scaling.Latency), Target: fmt.Sprintf(">= %.0f%% of row 1's", targetLatency*100),
 			Value: fmt.Sprintf("%.0f%%", 100*r.Scaling.LatencyKeep), Pass: r.Scaling.LatencyKeep >= targetLatency},
+	}
+	if base := r.row("1 base"); base != nil {
+		keep := rate(r1.EventsPerSecond, base.EventsPerSecond)
+		size := rate(r1.StoreBytesPerEvent, base.StoreBytesPerEvent)
+		r.Checks = append(r.Checks,
+			Check{Name: "throughput over " + r.Base + "'s, measured beside it (row 1 / row 1 base)", Target: fmt.Sprintf(">= %.0f%%", targetBase*100),
+				Value: fmt.Sprintf("%.0f%%", 100*keep), Pass: keep >= targetBase},
+			Check{Name: "store size per event over " + r.Base + "'s", Target: fmt.Sprintf("<= %.1fx", targetStoreSize),
+				Value: fmt.Sprintf("%.0f bytes against %.0f, %.2fx", r1.StoreBytesPerEvent, base.StoreBytesPerEvent, size), Pass: size <= targetStoreSize})
+	}
+	for _, q := range r.Queries {
+		ratio := rate(q.LakeSeconds, q.JSONSeconds)
+		r.Checks = append(r.Checks, Check{Name: "query in Lake's form over its JSON form: " + q.Name, Target: fmt.Sprintf("<= %.1fx", targetQuery),
+			Value: fmt.Sprintf("%.2fx (%.0f ms, %.0f ms)", ratio, 1000*q.LakeSeconds, 1000*q.JSONSeconds), Pass: ratio <= targetQuery})
 	}
 }

@@ -6,10 +6,12 @@
 //
 // Usage:
 //
-//	benchreport [-scale F] [-giant BYTES] [-out DIR] [-work DIR]
+//	benchreport [-scale F] [-giant BYTES] [-base REV] [-out DIR] [-work DIR]
 //
 // -scale multiplies the days of the corpus (default $BENCH_SCALE, else 1:
-// about 324,000 events and 420 MB of JSON).
+// about 324,000 events and 420 MB of JSON). -base names a git revision
+// whose ctimport runs row 1 again beside this one, to compare throughput
+// and store size with (default $BENCH_BASE, else none).
 package main
 
 import (
@@ -48,6 +50,7 @@ func run() error {
 	flag.Float64Var(&scale, "scale", scale, "multiplies the days of the corpus")
 	flag.Int64Var(&cfg.GiantBytes, "giant", cfg.GiantBytes, "the JSON size of the big file of the memory section, in bytes")
 	out := flag.String("out", filepath.Join(root, "bench", "out"), "the directory the JSON report is saved in")
+	flag.StringVar(&cfg.Base, "base", os.Getenv("BENCH_BASE"), "a git revision whose ctimport runs row 1 again beside this one (default $BENCH_BASE)")
 	flag.StringVar(&cfg.Work, "work", "", "the directory of binaries, corpora and databases, kept afterwards (default: a temporary one)")
 	flag.Parse()
 	if scale <= 0 {

@@ -27,7 +27,7 @@ func quoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`
 func sqlType(k sink.Kind) string {
 	switch k {
 	case sink.Timestamp:
-		return "TIMESTAMPTZ"
+		return "TIMESTAMP"
 	case sink.Bool:
 		return "BOOLEAN"
 	case sink.JSON:
@@ -76,6 +76,7 @@ func finish(db *sql.DB, table string) (result, error) {
 func ctas(args []string) (any, error) {
 	flags := flag.NewFlagSet("ctas", flag.ContinueOnError)
 	path := flags.String("db", "", "the database")
+	schema := flags.String("schema", "main", "the schema of the events table")
 	table := flags.String("table", "", "the events table to copy")
 	if err := flags.Parse(args); err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func ctas(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec("CREATE TABLE t2 AS SELECT * FROM " + quoteIdent(*table)); err != nil {
+	if _, err := db.Exec("CREATE TABLE t2 AS SELECT * FROM " + quoteIdent(*schema) + "." + quoteIdent(*table)); err != nil {
 		db.Close()
 		return nil, err
 	}

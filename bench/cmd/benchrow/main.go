@@ -6,10 +6,11 @@
 //	benchrow measure -usage FILE -- PROGRAM [ARG...]
 //	benchrow gunzip -dir CORPUS -workers N
 //	benchrow decode -dir CORPUS -workers N
-//	benchrow ctas -db DB -table TABLE
+//	benchrow ctas -db DB [-schema SCHEMA] -table TABLE
 //	benchrow readjson -dir CORPUS -db DB [-max-object BYTES]
 //	benchrow plaingo -dir CORPUS -db DB
 //	benchrow verify -db DB -table TABLE
+//	benchrow queries -db DB -store ID
 //	benchrow list -endpoint URL -bucket BUCKET -day YYYY-MM-DD
 //
 // measure runs PROGRAM, passing on its standard streams, and writes its
@@ -29,6 +30,9 @@
 // holding a table "events" shaped as ctimport's. verify counts the events
 // of TABLE and digests their eventIDs as corpus.Truth does. list lists a
 // one-day window of a trail bucket with s3scan and counts the requests.
+// queries times queries over the event data store ID in the form of Lake's
+// schema and in the form of the JSON columns of its events table, and
+// checks that both forms give the same answer.
 package main
 
 import (
@@ -55,11 +59,12 @@ var commands = map[string]func(args []string) (any, error){
 	"plaingo":  plainGo,
 	"verify":   verify,
 	"list":     list,
+	"queries":  queries,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: benchrow measure|gunzip|decode|ctas|readjson|plaingo|verify|list [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchrow measure|gunzip|decode|ctas|readjson|plaingo|verify|list|queries [flags]")
 		os.Exit(2)
 	}
 	out, err := commands[os.Args[1]](os.Args[2:])
