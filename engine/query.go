@@ -54,6 +54,10 @@ type queryState struct {
 	ended   time.Time
 	rows    [][]map[string]string // the results, once FINISHED
 	message string                // why it FAILED
+	// scanned and bytes are the events the query read from event data
+	// stores and their estimated stored bytes, once it ended, where the
+	// store tells.
+	scanned, bytes int64
 }
 
 // millis returns how long the query has run by now, in milliseconds.
@@ -85,7 +89,7 @@ func (q *query) begin(now time.Time) bool {
 }
 
 // finish records the outcome of a run, unless the query was cancelled.
-func (q *query) finish(now time.Time, rows [][]map[string]string, err error) {
+func (q *query) finish(now time.Time, res results, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.state.status.Done() {
@@ -96,7 +100,15 @@ func (q *query) finish(now time.Time, rows [][]map[string]string, err error) {
 		q.state.status, q.state.message = api.QueryFailed, errorMessage(err)
 		return
 	}
-	q.state.status, q.state.rows = api.QueryFinished, rows
+	q.state.status, q.state.rows = api.QueryFinished, res.rows
+	q.state.scanned, q.state.bytes = res.scanned, res.bytes
+}
+
+// results are what a query's run found: its rows as the API returns them,
+// and what it scanned.
+type results struct {
+	rows           [][]map[string]string
+	scanned, bytes int64
 }
 
 // abort cancels a queued or running query, and reports whether it was one.
@@ -202,15 +214,15 @@ func (e *Engine) runQuery(q *query) {
 	if !q.begin(e.now()) {
 		return
 	}
-	rows, err := e.collect(q)
-	q.finish(e.now(), rows, err)
+	res, err := e.collect(q)
+	q.finish(e.now(), res, err)
 }
 
 // collect runs q's statement and reads its results as the API returns them.
-func (e *Engine) collect(q *query) ([][]map[string]string, error) {
+func (e *Engine) collect(q *query) (results, error) {
 	rows, err := e.store.Query(q.ctx, q.statement, q.args...)
 	if err != nil {
-		return nil, err
+		return results{}, err
 	}
 	defer rows.Close()
 	cols := rows.Columns()
@@ -219,7 +231,7 @@ func (e *Engine) collect(q *query) ([][]map[string]string, error) {
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, err
+			return results{}, err
 		}
 		row := make([]map[string]string, 0, len(vals))
 		for i, v := range vals {
@@ -231,19 +243,25 @@ func (e *Engine) collect(q *query) ([][]map[string]string, error) {
 			row = append(row, map[string]string{cols[i]: text})
 		}
 		if size > e.opts.QueryResultBytes {
-			return nil, fmt.Errorf("the results are larger than %s; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
+			return results{}, fmt.Errorf("the results are larger than %s; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
 		}
 		out = append(out, row)
 		q.matched.Add(1)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return results{}, err
 	}
-	return out, nil
+	res := results{rows: out}
+	if sc, ok := rows.(sink.ScanCounter); ok {
+		res.scanned, res.bytes, _ = sc.Scanned()
+	}
+	return res, nil
 }
 
 // DescribeQuery describes a query. Its statistics count the rows read as
-// EventsMatched; EventsScanned and BytesScanned are unknown and always 0.
+// EventsMatched; EventsScanned counts the events the query read from event
+// data stores and BytesScanned estimates their stored bytes, once the query
+// has ended, where the store tells (0 otherwise).
 func (e *Engine) DescribeQuery(ctx context.Context, in api.DescribeQueryInput) (api.DescribeQueryOutput, error) {
 	if in.QueryAlias != "" || in.RefreshId != "" {
 		return api.DescribeQueryOutput{}, api.ErrInvalidParameter.New("query templates and dashboards are not supported; give QueryId, not QueryAlias or RefreshId")
@@ -260,6 +278,8 @@ func (e *Engine) DescribeQuery(ctx context.Context, in api.DescribeQueryInput) (
 		QueryStatus: st.status,
 		QueryStatistics: &api.QueryStatisticsForDescribeQuery{
 			EventsMatched:         q.matched.Load(),
+			EventsScanned:         st.scanned,
+			BytesScanned:          st.bytes,
 			ExecutionTimeInMillis: st.millis(e.now()),
 			CreationTime:          &created,
 		},
@@ -319,7 +339,7 @@ func (e *Engine) GetQueryResults(ctx context.Context, in api.GetQueryResultsInpu
 			out.NextToken = encodeToken(strconv.Itoa(end), filter)
 		}
 	}
-	out.QueryStatistics = &api.QueryStatistics{ResultsCount: len(out.QueryResultRows), TotalResultsCount: len(st.rows)}
+	out.QueryStatistics = &api.QueryStatistics{ResultsCount: len(out.QueryResultRows), TotalResultsCount: len(st.rows), BytesScanned: st.bytes}
 	return out, nil
 }
 

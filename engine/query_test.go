@@ -149,8 +149,17 @@ func TestQueryResults(t *testing.T) {
 	if d.QueryId != id || d.QueryString != stmt || d.ErrorMessage != "" {
 		t.Errorf("DescribeQuery = %+v", d)
 	}
-	if s := d.QueryStatistics; s == nil || s.EventsMatched != int64(len(q.events)) || s.EventsScanned != 0 || s.BytesScanned != 0 || s.CreationTime == nil || s.ExecutionTimeInMillis < 0 {
-		t.Errorf("DescribeQuery statistics %+v, want %d events matched", d.QueryStatistics, len(q.events))
+	n := int64(len(q.events))
+	if s := d.QueryStatistics; s == nil || s.EventsMatched != n || s.EventsScanned != n || s.BytesScanned <= 0 || s.CreationTime == nil || s.ExecutionTimeInMillis < 0 {
+		t.Errorf("DescribeQuery statistics %+v, want %d events matched and scanned, and bytes", d.QueryStatistics, n)
+	}
+	if r, err := q.eng.GetQueryResults(q.ctx, api.GetQueryResultsInput{QueryId: id}); err != nil || r.QueryStatistics.BytesScanned != d.QueryStatistics.BytesScanned {
+		t.Errorf("GetQueryResults statistics %+v, %v; want BytesScanned %d", r.QueryStatistics, err, d.QueryStatistics.BytesScanned)
+	}
+	// A query that reads no event data store scans no events.
+	one := q.await(q.eng, q.start(q.eng, "SELECT count(*) AS n FROM (SELECT 1)"), api.QueryFinished)
+	if s := one.QueryStatistics; s.EventsScanned != 0 || s.BytesScanned != 0 {
+		t.Errorf("statistics of a query of no store %+v, want nothing scanned", s)
 	}
 	var want [][]map[string]string
 	for _, x := range q.events {

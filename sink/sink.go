@@ -225,6 +225,14 @@ type QueryChecker interface {
 	CheckQuery(ctx context.Context, statement string, nargs int) error
 }
 
+// ScanCounter is implemented by Rows that can tell what their query read.
+type ScanCounter interface {
+	// Scanned returns, once Next has returned false, how many events the
+	// query read from event data stores, and an estimate of the bytes
+	// they take in the store. ok is false when the store does not know.
+	Scanned() (events, bytes int64, ok bool)
+}
+
 // Rows is the result of a query. Its use mirrors database/sql.Rows.
 type Rows interface {
 	// Columns returns the column names.

@@ -122,6 +122,7 @@ type Store struct {
 	abs        string
 	readOnly   bool
 	allowWrite bool // Query runs any statement and commits it
+	profile    bool // Query counts what it scans; not with locked settings
 	db         *sql.DB
 	catalog    string            // the quoted name of the database's catalog
 	replacer   *strings.Replacer // qualifies ctimport's table names; see sql
@@ -212,6 +213,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		abs:        abs,
 		readOnly:   opts.ReadOnly,
 		allowWrite: opts.AllowWrite,
+		profile:    !opts.LockSettings,
 		db:         sql.OpenDB(connector),
 		connector:  connector,
 		stageLimit: opts.StageLimit,

@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// lakeParse is the part of json_serialize_sql's answer that lakeColumnNames
+// lakeParse is the part of json_serialize_sql's answer that lakeNamer
 // reads: the parsed statements, or Error for a statement DuckDB cannot
 // parse or serialize (anything but a query).
 type lakeParse struct {
@@ -22,7 +22,7 @@ type lakeStatement struct {
 // lakeNode is a query node: a SELECT_NODE with its select list, or a
 // SET_OPERATION_NODE whose Left operand names the result's columns. WITH
 // and ORDER BY, LIMIT and the other modifiers are fields of the node
-// (cte_map, modifiers) that lakeColumnNames does not need.
+// (cte_map, modifiers) that lakeNamer does not need.
 type lakeNode struct {
 	Type       string            `json:"type"`
 	SetopType  string            `json:"setop_type"`
@@ -38,63 +38,73 @@ type lakeExpr struct {
 	Alias string `json:"alias"`
 }
 
-// lakeColumnNames returns the names CloudTrail Lake gives the result columns
-// of query, a SELECT statement whose result columns DuckDB names names (as
-// rows.Columns gives them). Lake names them as Presto does: an item with an
-// alias gets its alias, a column reference gets the column's name (for a
-// struct field path such as userIdentity.principalid, its last component),
-// and any other item (a function call, count(*), an operator, a cast, a
-// literal, a CASE, a subquery) gets _col<i>, i being its 0-based position in
-// the select list. In a UNION, EXCEPT or INTERSECT, the left-most SELECT
-// names the columns. Aliased items and column references keep DuckDB's
-// names, which are the alias and the column's name (a table column's as the
-// table spells it, a struct field's as written); only the other items are
-// renamed. Two columns may end up with the same name, as they may in Lake.
+// lakeNamer returns the function that gives the result columns of query,
+// a SELECT statement, the names CloudTrail Lake gives them, from the names
+// DuckDB gives them (as rows.Columns gives them). Lake names them as Presto
+// does: an item with an alias gets its alias, a column reference gets the
+// column's name (for a struct field path such as userIdentity.principalid,
+// its last component), and any other item (a function call, count(*), an
+// operator, a cast, a literal, a CASE, a subquery) gets _col<i>, i being its
+// 0-based position in the select list. In a UNION, EXCEPT or INTERSECT, the
+// left-most SELECT names the columns. Aliased items and column references
+// keep DuckDB's names, which are the alias and the column's name (a table
+// column's as the table spells it, a struct field's as written); only the
+// other items are renamed. Two columns may end up with the same name, as
+// they may in Lake.
 //
-// The statement is parsed, not run, by DuckDB's json_serialize_sql on conn.
-// lakeColumnNames never fails: it returns names itself when the statement
-// cannot be parsed or is not a query (EXPLAIN, PRAGMA, PIVOT), is a UNION
-// BY NAME, has a select list that expands a star or COLUMNS expression
-// (DuckDB parses DESCRIBE, SHOW, SUMMARIZE, VALUES and FROM-first
-// statements as SELECT *), or has a select list of another length than
-// names.
-func lakeColumnNames(ctx context.Context, conn *sql.Conn, query string, names []string) []string {
+// The statement is parsed, not run, by DuckDB's json_serialize_sql on conn,
+// before the statement runs. The function never fails: it returns the
+// names it is given when the statement cannot be parsed or is not a query
+// (EXPLAIN, PRAGMA, PIVOT), is a UNION BY NAME, has a select list that
+// expands a star or COLUMNS expression (DuckDB parses DESCRIBE, SHOW,
+// SUMMARIZE, VALUES and FROM-first statements as SELECT *), or has a select
+// list of another length than the names.
+func lakeNamer(ctx context.Context, conn *sql.Conn, query string) func(names []string) []string {
+	same := func(names []string) []string { return names }
 	var text string
 	err := conn.QueryRowContext(ctx, `SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)`, query).Scan(&text)
 	if err != nil {
-		return names
+		return same
 	}
 	var parse lakeParse
 	if err := json.Unmarshal([]byte(text), &parse); err != nil || parse.Error || len(parse.Statements) != 1 {
-		return names
+		return same
 	}
 	node := &parse.Statements[0].Node
 	for node.Type == "SET_OPERATION_NODE" {
 		switch node.SetopType {
 		case "UNION", "EXCEPT", "INTERSECT":
 		default: // UNION BY NAME names columns from both sides.
-			return names
+			return same
 		}
 		if node = node.Left; node == nil {
-			return names
+			return same
 		}
 	}
-	if node.Type != "SELECT_NODE" || len(node.SelectList) != len(names) {
-		return names
+	if node.Type != "SELECT_NODE" {
+		return same
 	}
-	out := make([]string, len(names))
+	renamed := make([]bool, len(node.SelectList))
 	for i, raw := range node.SelectList {
 		var item lakeExpr
 		if err := json.Unmarshal(raw, &item); err != nil || expandsStar(raw) {
+			return same
+		}
+		renamed[i] = item.Alias == "" && item.Class != "COLUMN_REF"
+	}
+	return func(names []string) []string {
+		if len(names) != len(renamed) {
 			return names
 		}
-		if item.Alias != "" || item.Class == "COLUMN_REF" {
-			out[i] = names[i]
-		} else {
-			out[i] = "_col" + strconv.Itoa(i)
+		out := make([]string, len(names))
+		for i, name := range names {
+			out[i] = name
+			if renamed[i] {
+				out[i] = "_col" + strconv.Itoa(i)
+			}
 		}
+		return out
 	}
-	return out
 }
 
 // expandsStar reports whether the serialized expression raw is or contains

@@ -9,7 +9,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 )
 
-func TestLakeColumnNames(t *testing.T) {
+func TestLakeNamer(t *testing.T) {
 	ctx := context.Background()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -91,9 +91,9 @@ func TestLakeColumnNames(t *testing.T) {
 			if want == nil {
 				want = names
 			}
-			got := lakeColumnNames(ctx, conn, tt.query, slices.Clone(names))
+			got := lakeNamer(ctx, conn, tt.query)(slices.Clone(names))
 			if !slices.Equal(got, want) {
-				t.Errorf("lakeColumnNames(%q, %q) = %q, want %q", tt.query, names, got, want)
+				t.Errorf("lakeNamer(%q)(%q) = %q, want %q", tt.query, names, got, want)
 			}
 		})
 	}
@@ -102,8 +102,8 @@ func TestLakeColumnNames(t *testing.T) {
 	// select list, are returned unchanged.
 	names := []string{"a", "b"}
 	for _, q := range []string{`SELEC 1, 2`, `SELECT 1`, `SELECT 1, 2; SELECT 3, 4`, ``} {
-		if got := lakeColumnNames(ctx, conn, q, names); !slices.Equal(got, names) {
-			t.Errorf("lakeColumnNames(%q, %q) = %q, want them unchanged", q, names, got)
+		if got := lakeNamer(ctx, conn, q)(names); !slices.Equal(got, names) {
+			t.Errorf("lakeNamer(%q)(%q) = %q, want them unchanged", q, names, got)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -39,11 +40,12 @@ func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.
 	if err != nil {
 		return nil, fmt.Errorf("duckdbsink: query: %w", err)
 	}
-	rows, err := runQuery(ctx, conn, body, kind, args, !s.allowWrite)
+	rows, err := runQuery(ctx, conn, body, kind, args, !s.allowWrite, s.profile && kind == duckdb.STATEMENT_TYPE_SELECT)
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("duckdbsink: query: %w", err)
 	}
+	rows.path = s.path
 	return rows, nil
 }
 
@@ -92,8 +94,9 @@ func (s *Store) prepareQuery(ctx context.Context, statement string, nargs int) (
 }
 
 // runQuery runs a prepared statement on conn; with rollback, in a
-// transaction that closing the rows rolls back, else in one of its own.
-func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.StmtType, args []any, rollback bool) (*rows, error) {
+// transaction that closing the rows rolls back, else in one of its own;
+// with profile, profiled, so that the rows can tell what it scanned.
+func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.StmtType, args []any, rollback, profile bool) (*rows, error) {
 	query := body
 	if kind == duckdb.STATEMENT_TYPE_SELECT {
 		if q := textColumns(ctx, conn, body, args); q != body {
@@ -102,12 +105,27 @@ func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.Stmt
 			}
 		}
 	}
+	lakeNames := func(names []string) []string { return names }
+	if kind == duckdb.STATEMENT_TYPE_SELECT {
+		lakeNames = lakeNamer(ctx, conn, body)
+	}
 	abort := func() {}
+	if profile {
+		if _, err := conn.ExecContext(ctx, `SET enable_profiling = 'no_output'`); err != nil {
+			return nil, err
+		}
+		abort = func() { resetProfiling(conn) }
+	}
 	if rollback {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 			return nil, err
 		}
-		abort = func() { rollBack(conn) }
+		abort = func() {
+			rollBack(conn)
+			if profile {
+				resetProfiling(conn)
+			}
+		}
 	}
 	r, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -120,10 +138,18 @@ func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.Stmt
 		abort()
 		return nil, err
 	}
-	if kind == duckdb.STATEMENT_TYPE_SELECT {
-		cols = lakeColumnNames(ctx, conn, body, cols)
+	cols = lakeNames(cols)
+	return &rows{conn: conn, rows: r, cols: cols, rollback: rollback, profile: profile}, nil
+}
+
+// resetProfiling turns the profiling of Query off again on conn, or marks
+// conn bad, so that it is not pooled with profiling on.
+func resetProfiling(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, `RESET enable_profiling`); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	return &rows{conn: conn, rows: r, cols: cols, rollback: rollback}, nil
 }
 
 // rollbackWait bounds a rollback. One that takes longer is behind a
@@ -205,7 +231,12 @@ type rows struct {
 	cols     []string
 	vals     []any
 	ptrs     []any
-	rollback bool // Close rolls the statement back
+	rollback bool   // Close rolls the statement back
+	profile  bool   // the statement is profiled; Close turns profiling off
+	path     string // the database file, for Scanned
+
+	scanned       bool // events and bytes are known
+	events, bytes int64
 }
 
 func (r *rows) Columns() []string { return r.cols }
@@ -245,6 +276,9 @@ func (r *rows) Close() error {
 	if r.rollback {
 		rollBack(r.conn)
 	}
+	if r.profile {
+		resetProfiling(r.conn)
+	}
 	if cerr := r.conn.Close(); err == nil {
 		err = cerr
 	}
@@ -253,6 +287,64 @@ func (r *rows) Close() error {
 		return fmt.Errorf("duckdbsink: query: %w", err)
 	}
 	return nil
+}
+
+// Scanned returns how many rows the query read from events tables, as
+// DuckDB's profiler counts them, and their estimated stored size: the size
+// of the database file and its write-ahead log over the events it holds,
+// per event read. ok is false
+// before the rows are read to their end, after Close, and for a store with
+// locked settings, whose queries cannot be profiled.
+func (r *rows) Scanned() (events, bytes int64, ok bool) {
+	if r.scanned {
+		return r.events, r.bytes, true
+	}
+	if !r.profile || r.conn == nil {
+		return 0, 0, false
+	}
+	info, err := duckdb.GetProfilingInfo(r.conn)
+	if err != nil {
+		return 0, 0, false
+	}
+	r.events = eventsScanned(info)
+	if r.events > 0 {
+		var stored sql.NullInt64
+		err := r.conn.QueryRowContext(context.Background(), `SELECT sum(estimated_size) FROM duckdb_tables()
+			WHERE database_name = current_database() AND schema_name = ?`, eventsSchema).Scan(&stored)
+		if err != nil {
+			return 0, 0, false
+		}
+		if size := fileSizes(r.path, r.path+".wal"); stored.Int64 > 0 {
+			r.bytes = int64(float64(size) / float64(stored.Int64) * float64(r.events))
+		}
+	}
+	r.scanned = true
+	return r.events, r.bytes, true
+}
+
+// eventsScanned adds up the rows that the table scans of a profile read
+// from events tables.
+func eventsScanned(p duckdb.ProfilingInfo) int64 {
+	var n int64
+	if p.Metrics["OPERATOR_TYPE"] == "TABLE_SCAN" && strings.Contains(p.Metrics["EXTRA_INFO"], "."+eventsSchema+".") {
+		rows, _ := strconv.ParseInt(p.Metrics["OPERATOR_ROWS_SCANNED"], 10, 64)
+		n += rows
+	}
+	for _, c := range p.Children {
+		n += eventsScanned(c)
+	}
+	return n
+}
+
+// fileSizes returns the total size of the files at paths that exist.
+func fileSizes(paths ...string) int64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // goValue converts a value of the driver to one of the types sink.Rows

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/ctimport/ctimport/sink"
+	"github.com/ctimport/ctimport/sink/sinktest"
 )
 
 // queryAll runs statement with args and returns its columns and rows.
@@ -516,5 +518,60 @@ func TestQueryAllowWrite(t *testing.T) {
 	_, got := queryAll(t, s, "SELECT count(*) FROM notes")
 	if len(got) != 1 || got[0][0] != int64(2) {
 		t.Errorf("rows after the writes: %v, want [[2]]", got)
+	}
+}
+
+// TestQueryScanned checks what Rows tell of the events a query read: all
+// of a store's for a full scan, fewer when DuckDB skips row groups by
+// eventTime, none for a query of no store, and nothing known from a store
+// whose settings are locked.
+func TestQueryScanned(t *testing.T) {
+	s, path := openTemp(t)
+	if err := s.CreateEventDataStore(t.Context(), eds); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(t.Context(), eds.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	events := make([]sink.Event, 300_000)
+	for i := range events {
+		events[i] = sinktest.Event(fmt.Sprintf("e%d", i), at.Add(time.Duration(i)*time.Second))
+	}
+	loadFiles(t, w, &sink.Import{ID: "import", StoreID: eds.ID, Status: "COMPLETED"}, []logFile{{key: "k", events: events}}, len(events))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	scanned := func(s *Store, statement string) (int64, int64, bool) {
+		t.Helper()
+		rows, err := s.Query(t.Context(), statement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.(sink.ScanCounter).Scanned()
+	}
+	all, bytes, ok := scanned(s, "SELECT count(*) FROM "+eds.ID)
+	if !ok || all != int64(len(events)) || bytes <= 0 {
+		t.Errorf("full scan: %d events, %d bytes, %v; want %d events and bytes", all, bytes, ok, len(events))
+	}
+	day, dayBytes, ok := scanned(s, "SELECT count(*) FROM "+eds.ID+" WHERE eventTime >= '2024-03-02 00:00:00' AND eventTime < '2024-03-02 01:00:00'")
+	if !ok || day < 3600 || day >= all || dayBytes >= bytes {
+		t.Errorf("an hour: %d events, %d bytes, %v; want at least 3600 and fewer than %d", day, dayBytes, ok, all)
+	}
+	if n, b, ok := scanned(s, "SELECT 42 AS n"); !ok || n != 0 || b != 0 {
+		t.Errorf("no store: %d events, %d bytes, %v", n, b, ok)
+	}
+	s.Close()
+	ro, err := Open(t.Context(), path, Options{ReadOnly: true, LockSettings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, _, ok := scanned(ro, "SELECT count(*) FROM "+eds.ID); ok {
+		t.Error("a store with locked settings tells what its query scanned")
 	}
 }
