@@ -353,6 +353,7 @@ func TestQueryQueue(t *testing.T) {
 func TestQueryLimit(t *testing.T) {
 	q := newQueryEnv(t, engine.Options{MaxRunningQueries: 1})
 	ids := []string{q.start(q.eng, slowQuery)}
+	q.await(q.eng, ids[0], api.QueryRunning)
 	for len(ids) < 100 {
 		ids = append(ids, q.start(q.eng, "SELECT 1"))
 	}

@@ -42,7 +42,7 @@ func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.
 	}
 	rows, err := runQuery(ctx, conn, body, kind, args, !s.allowWrite, s.profile && kind == duckdb.STATEMENT_TYPE_SELECT)
 	if err != nil {
-		_ = conn.Close()
+		discard(conn)
 		return nil, fmt.Errorf("duckdbsink: query: %w", err)
 	}
 	rows.path = s.path
@@ -95,7 +95,10 @@ func (s *Store) prepareQuery(ctx context.Context, statement string, nargs int) (
 
 // runQuery runs a prepared statement on conn; with rollback, in a
 // transaction that closing the rows rolls back, else in one of its own;
-// with profile, profiled, so that the rows can tell what it scanned.
+// with profile, profiled, so that the rows can tell what it scanned. When
+// it fails, conn may be left in the transaction or profiling (a statement
+// interrupted by ctx may have taken effect all the same): the caller must
+// discard it.
 func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.StmtType, args []any, rollback, profile bool) (*rows, error) {
 	query := body
 	if kind == duckdb.STATEMENT_TYPE_SELECT {
@@ -109,62 +112,59 @@ func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.Stmt
 	if kind == duckdb.STATEMENT_TYPE_SELECT {
 		lakeNames = lakeNamer(ctx, conn, body)
 	}
-	abort := func() {}
 	if profile {
 		if _, err := conn.ExecContext(ctx, `SET enable_profiling = 'no_output'`); err != nil {
 			return nil, err
 		}
-		abort = func() { resetProfiling(conn) }
 	}
 	if rollback {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 			return nil, err
 		}
-		abort = func() {
-			rollBack(conn)
-			if profile {
-				resetProfiling(conn)
-			}
-		}
 	}
 	r, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		abort()
 		return nil, err
 	}
 	cols, err := r.Columns()
 	if err != nil {
 		_ = r.Close()
-		abort()
 		return nil, err
 	}
 	cols = lakeNames(cols)
 	return &rows{conn: conn, rows: r, cols: cols, rollback: rollback, profile: profile}, nil
 }
 
-// resetProfiling turns the profiling of Query off again on conn, or marks
-// conn bad, so that it is not pooled with profiling on.
-func resetProfiling(conn *sql.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+// endQuery ends a statement that Query ran on conn, whose rows were read
+// to their end or closed without an error: it rolls back the transaction
+// when there is one and turns profiling off. When either fails, or takes
+// longer than endWait, conn is discarded.
+func endQuery(conn *sql.Conn, rollback, profile bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), endWait)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, `RESET enable_profiling`); err != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	if rollback {
+		if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+			discard(conn)
+			return
+		}
+	}
+	if profile {
+		if _, err := conn.ExecContext(ctx, `RESET enable_profiling`); err != nil {
+			discard(conn)
+		}
 	}
 }
 
-// rollbackWait bounds a rollback. One that takes longer is behind a
-// statement a cancellation did not stop: the wait's end interrupts both.
-const rollbackWait = 10 * time.Second
+// endWait bounds endQuery. One that takes longer is behind a statement a
+// cancellation did not stop: the wait's end interrupts both.
+const endWait = 10 * time.Second
 
-// rollBack rolls back the transaction on conn. When that fails, conn is
-// marked bad, so that closing it discards it rather than pooling a
-// connection that may still be in the transaction.
-func rollBack(conn *sql.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
-	defer cancel()
-	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
+// discard closes conn and the connection to DuckDB under it, instead of
+// returning it to the pool: a connection whose last statement failed or
+// was interrupted may be in a transaction or profiling. Closing DuckDB's
+// connection rolls back its transaction.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
 // prepare prepares statement, which must be one statement, and returns its
@@ -273,14 +273,11 @@ func (r *rows) Close() error {
 		return nil
 	}
 	err := r.rows.Close()
-	if r.rollback {
-		rollBack(r.conn)
-	}
-	if r.profile {
-		resetProfiling(r.conn)
-	}
-	if cerr := r.conn.Close(); err == nil {
-		err = cerr
+	if err != nil || r.rows.Err() != nil {
+		discard(r.conn)
+	} else {
+		endQuery(r.conn, r.rollback, r.profile)
+		err = r.conn.Close()
 	}
 	r.conn = nil
 	if err != nil {

@@ -2,6 +2,7 @@ package duckdbsink
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -573,5 +574,35 @@ func TestQueryScanned(t *testing.T) {
 	defer ro.Close()
 	if _, _, ok := scanned(ro, "SELECT count(*) FROM "+eds.ID); ok {
 		t.Error("a store with locked settings tells what its query scanned")
+	}
+}
+
+// TestQueryCancelledAnywhere checks that a query cancelled at any moment of
+// its start (describing, naming, profiling, beginning its transaction,
+// running) leaves no connection of the pool in a transaction or
+// profiling: the query after it runs as on a fresh store.
+func TestQueryCancelledAnywhere(t *testing.T) {
+	s, _ := openTemp(t)
+	const slow = "SELECT count(*) FROM range(9223372036854775807)"
+	for i := range 300 {
+		ctx, cancel := context.WithCancel(t.Context())
+		// Spread the cancellations over the first milliseconds, where the
+		// statements before the query run.
+		timer := time.AfterFunc(time.Duration(i%60)*50*time.Microsecond, cancel)
+		if rows, err := s.Query(ctx, slow); err == nil {
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+		timer.Stop()
+		cancel()
+		rows, err := s.Query(t.Context(), "SELECT current_setting('enable_profiling') AS p")
+		if err != nil {
+			t.Fatalf("the query after cancelling one %v into its start: %v", time.Duration(i%60)*50*time.Microsecond, err)
+		}
+		if !rows.Next() {
+			t.Fatalf("no row: %v", rows.Err())
+		}
+		rows.Close()
 	}
 }
