@@ -277,7 +277,10 @@ func (r *rows) Close() error {
 		discard(r.conn)
 	} else {
 		endQuery(r.conn, r.rollback, r.profile)
-		err = r.conn.Close()
+		// endQuery may have discarded the connection already.
+		if cerr := r.conn.Close(); !errors.Is(cerr, sql.ErrConnDone) {
+			err = cerr
+		}
 	}
 	r.conn = nil
 	if err != nil {
