@@ -136,23 +136,26 @@ func runQuery(ctx context.Context, conn *sql.Conn, body string, kind duckdb.Stmt
 }
 
 // endQuery ends a statement that Query ran on conn, whose rows were read
-// to their end or closed without an error: it rolls back the transaction
-// when there is one and turns profiling off. When either fails, or takes
-// longer than endWait, conn is discarded.
-func endQuery(conn *sql.Conn, rollback, profile bool) {
+// to their end or closed without an error, and releases conn: it rolls back
+// the transaction when there is one, turns profiling off and returns conn
+// to the pool. When either statement fails, or takes longer than endWait,
+// conn is discarded instead.
+func endQuery(conn *sql.Conn, rollback, profile bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), endWait)
 	defer cancel()
 	if rollback {
 		if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
 			discard(conn)
-			return
+			return nil
 		}
 	}
 	if profile {
 		if _, err := conn.ExecContext(ctx, `RESET enable_profiling`); err != nil {
 			discard(conn)
+			return nil
 		}
 	}
+	return conn.Close()
 }
 
 // endWait bounds endQuery. One that takes longer is behind a statement a
@@ -276,11 +279,7 @@ func (r *rows) Close() error {
 	if err != nil || r.rows.Err() != nil {
 		discard(r.conn)
 	} else {
-		endQuery(r.conn, r.rollback, r.profile)
-		// endQuery may have discarded the connection already.
-		if cerr := r.conn.Close(); !errors.Is(cerr, sql.ErrConnDone) {
-			err = cerr
-		}
+		err = endQuery(r.conn, r.rollback, r.profile)
 	}
 	r.conn = nil
 	if err != nil {
