@@ -16,7 +16,7 @@ var lakeMacros = []string{
 
 	// counts arrays as well as maps; duckdb's takes maps only.
 	`CREATE OR REPLACE MACRO main.cardinality(x) AS
-		system.main.json_array_length(to_json(x)) + len(json_keys(to_json(x)))`,
+		CAST(system.main.json_array_length(to_json(x)) + len(json_keys(to_json(x))) AS BIGINT)`,
 
 	// NULL, not false, when the element is absent and the array holds a NULL; strings and maps keep duckdb's meaning.
 	`CREATE OR REPLACE MACRO main.contains(x, e) AS CASE

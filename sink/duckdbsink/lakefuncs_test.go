@@ -33,6 +33,8 @@ var lakeFunctionCases = []struct {
 	{`cardinality([]::INTEGER[])`, val("0"), false},
 	{`cardinality([{'a': 1}, {'a': 2}])`, val("2"), false},
 	{`cardinality(NULL::INTEGER[])`, null, true},
+	{`typeof(cardinality(MAP {'a': '1'}))`, val("BIGINT"), false},
+	{`typeof(cardinality([1]))`, val("BIGINT"), false},
 
 	{`map_keys(MAP {'a': '1', 'b': '2'})`, val("[a, b]"), true},
 	{`map_values(MAP {'a': '1', 'b': '2'})`, val("[1, 2]"), true},

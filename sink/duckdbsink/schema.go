@@ -102,8 +102,12 @@ func (s *Store) ensureSchema(ctx context.Context, progress func(done, total int6
 		return err
 	}
 	switch {
-	case version == schemaVersion:
+	case version == schemaVersion && s.readOnly:
 		return nil
+	case version == schemaVersion:
+		// A writer replaces the Lake functions, so that a database made by
+		// an earlier build gets their fixes.
+		return inTx(ctx, s.db, func(tx *sql.Tx) error { return createMacros(ctx, tx) })
 	case version == 1 && s.readOnly:
 		return fmt.Errorf("%w: the database has schema version 1, from an older ctimport", ErrNeedsUpgrade)
 	case version == 1:

@@ -16,11 +16,11 @@ import (
 // database in testdata/upgrade, which holds the traildiscover sample.
 const v1Store = "01ec2329-c125-440e-8bdf-7ecd50b63fd2"
 
-// copyV1 writes the version-1 database of testdata/upgrade to a test
-// directory and returns its path.
-func copyV1(t *testing.T) string {
+// copyOld writes the gzip-compressed database file of testdata/upgrade to
+// a test directory and returns its path.
+func copyOld(t *testing.T, file string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "upgrade", "v1.duckdb.gz"))
+	f, err := os.Open(filepath.Join("testdata", "upgrade", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func copyV1(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "v1.duckdb")
+	path := filepath.Join(t.TempDir(), strings.TrimSuffix(file, ".gz"))
 	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func copyV1(t *testing.T) string {
 // answer Lake's queries as the sample's records say.
 func TestUpgradeV1(t *testing.T) {
 	ctx := t.Context()
-	path := copyV1(t)
+	path := copyOld(t, "v1.duckdb.gz")
 	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsUpgrade) {
 		t.Fatalf("read-only Open of a version-1 database = %v, want ErrNeedsUpgrade", err)
 	}
@@ -131,6 +131,41 @@ func TestUpgradeV1(t *testing.T) {
 		t.Errorf("second Open: %v, %d progress calls", err, calls)
 	}
 	s.Close()
+}
+
+// TestOpenReplacesMacros opens a database of this schema version written
+// by an earlier build, whose cardinality answered a HUGEINT: a reader
+// finds the old function, and after a writer opened it, Lake's BIGINT.
+func TestOpenReplacesMacros(t *testing.T) {
+	const store = "2caa502f-7103-4f15-bdee-922fdfb8a52b"
+	ctx := t.Context()
+	path := copyOld(t, "v2.duckdb.gz")
+	typeOf := func() string {
+		t.Helper()
+		ro, err := Open(ctx, path, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		_, rows := queryAll(t, ro, `SELECT typeof(cardinality(resources)), count(*) FROM "`+store+`" GROUP BY ALL`)
+		if len(rows) != 1 || rows[0][1] != int64(314) {
+			t.Fatalf("rows %v; want one type over 314 events", rows)
+		}
+		return rows[0][0].(string)
+	}
+	if got := typeOf(); got != "HUGEINT" {
+		t.Fatalf("before: cardinality gives %s; want the old HUGEINT", got)
+	}
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := typeOf(); got != "BIGINT" {
+		t.Errorf("after a writer opened it: cardinality gives %s; want BIGINT", got)
+	}
 }
 
 // TestRenamedFile checks that an event data store's view works in a copy
