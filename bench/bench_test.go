@@ -72,7 +72,7 @@ func TestReport(t *testing.T) {
 	for _, row := range r.Variants {
 		ids = append(ids, row.ID)
 	}
-	want := []string{"1 base", "1 c=1", "1 c=2", "1 +lat", "1 x4", "1 giant"}
+	want := []string{"1 base", "1 c=1", "1 c=2", "1 mem", "1 +lat", "1 x4", "1 giant"}
 	if r.Workers == 2 {
 		want = slices.Delete(want, 2, 3)
 	}
@@ -122,7 +122,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("listing %+v", l)
 		}
 	}
-	if len(r.Checks) != 11+len(r.Queries) {
+	if len(r.Checks) != 12+len(r.Queries) {
 		t.Errorf("%d checks: %+v", len(r.Checks), r.Checks)
 	}
 	for _, c := range r.Checks {

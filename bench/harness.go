@@ -274,6 +274,8 @@ type ImportOptions struct {
 	Concurrency int
 	// Endpoint is the S3 endpoint; "" is the MinIO server.
 	Endpoint string
+	// MemoryLimit is passed as --memory-limit when set.
+	MemoryLimit string
 }
 
 // Import runs row 1: the ctimport binary imports the bucket of c into a
@@ -300,6 +302,9 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		"--import-source", "S3={S3LocationUri=s3://" + c.Bucket + "/}", "--s3-endpoint-url", endpoint}
 	if o.Concurrency > 0 {
 		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
+	}
+	if o.MemoryLimit != "" {
+		args = append(args, "--memory-limit", o.MemoryLimit)
 	}
 	before, known := processCPU(h.minio.Pid())
 	u, out, err := h.measured(ctx, env, bin, args...)

@@ -50,6 +50,10 @@ func (r *Report) Print(w io.Writer) error {
 				r1.Seconds, thousands(r1.Events), sc.Grow, g.Seconds, thousands(g.Events), sc.GrowTime, sc.GrowEvents)
 		}
 	}
+	if r1, mem := r.row("1"), r.row("1 mem"); r1 != nil && mem != nil {
+		p.f("  memory: --memory-limit %s %.1f s, peak RSS %.0f MiB; default %.1f s, %.0f MiB: %.2fx the default's throughput\n",
+			bigMemory, mem.Seconds, mem.PeakRSSMiB, r1.Seconds, r1.PeakRSSMiB, rate(mem.EventsPerSecond, r1.EventsPerSecond))
+	}
 	p.f("  latency: %s S3 requests each held %v: %.0f%% of row 1's throughput\n", thousands(sc.LatencyRequests), sc.Latency, 100*sc.LatencyKeep)
 	if len(r.Listing) > 0 {
 		p.f("\nlisting a one-day window (%s) of %d accounts x %d regions\n", r.Listing[0].Day, listingAccounts, listingRegions)

@@ -39,6 +39,8 @@ const (
 	targetBase      = 0.90      // row 1's throughput over the base revision's, measured beside it
 	targetStoreSize = 1.5       // the most row 1's store may take per event over the base revision's
 	targetQuery     = 1.0       // the most a query of Lake's form may take over its JSON form
+	targetMemory    = 1.0       // the least row 1's throughput with bigMemory may be over row 1's
+	bigMemory       = "2GiB"    // the --memory-limit of row "1 mem"
 	listingAccounts = 3
 	listingRegions  = 2
 )
@@ -314,6 +316,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 	}
+	if err := variant("1 mem", "ctimport --memory-limit "+bigMemory, "MinIO to DuckDB", x1, ImportOptions{MemoryLimit: bigMemory}); err != nil {
+		return nil, err
+	}
 	proxy, err := startDelayProxy(h.Endpoint(), cfg.Latency)
 	if err != nil {
 		return nil, err
@@ -469,6 +474,11 @@ func (r *Report) finish() {
 				Value: fmt.Sprintf("%.0f%%", 100*keep), Pass: keep >= targetBase},
 			Check{Name: "store size per event over " + r.Base + "'s", Target: fmt.Sprintf("<= %.1fx", targetStoreSize),
 				Value: fmt.Sprintf("%.0f bytes against %.0f, %.2fx", r1.StoreBytesPerEvent, base.StoreBytesPerEvent, size), Pass: size <= targetStoreSize})
+	}
+	if mem := r.row("1 mem"); mem != nil {
+		gain := rate(mem.EventsPerSecond, r1.EventsPerSecond)
+		r.Checks = append(r.Checks, Check{Name: "throughput with --memory-limit " + bigMemory + " over the default's (row 1 mem / row 1)",
+			Target: fmt.Sprintf("> %.0f%%", targetMemory*100), Value: fmt.Sprintf("%.0f%%", 100*gain), Pass: gain > targetMemory})
 	}
 	for _, q := range r.Queries {
 		ratio := rate(q.LakeSeconds, q.JSONSeconds)

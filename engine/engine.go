@@ -101,9 +101,11 @@ type Options struct {
 	MaxOngoingImports int
 	// MaxRunningQueries is how many queries run at once; more wait, QUEUED.
 	MaxRunningQueries int
-	// QueryResultBytes caps the results of one query, counted as the
-	// bytes of its values and of their column names; a query with larger
-	// results fails.
+	// QueryResultBytes caps the results the Engine holds, all queries
+	// together, counted as the bytes of their values and column names and
+	// of the Engine's record of each value. A query whose results need more
+	// than older queries' results leave makes the Engine forget the oldest
+	// ended queries; it fails when they are not enough.
 	QueryResultBytes int64
 }
 
@@ -190,6 +192,7 @@ type Engine struct {
 	reported Totals          // what Totals returned last
 	queries  map[string]*query
 	order    []*query // the kept queries, oldest first
+	held     int64    // bytes the kept queries' results take, of QueryResultBytes
 	closed   bool
 	wg       sync.WaitGroup
 

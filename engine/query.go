@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -45,6 +45,7 @@ type query struct {
 
 	mu    sync.Mutex
 	state queryState
+	held  int64 // bytes of Options.QueryResultBytes it holds; guarded by Engine.mu
 }
 
 // queryState is what changes in a query's life.
@@ -52,8 +53,8 @@ type queryState struct {
 	status  api.QueryStatus
 	started time.Time // when it began running
 	ended   time.Time
-	rows    [][]map[string]string // the results, once FINISHED
-	message string                // why it FAILED
+	results table  // the results, once FINISHED
+	message string // why it FAILED
 	// scanned and bytes are the events the query read from event data
 	// stores and their estimated stored bytes, once it ended, where the
 	// store tells.
@@ -100,15 +101,59 @@ func (q *query) finish(now time.Time, res results, err error) {
 		q.state.status, q.state.message = api.QueryFailed, errorMessage(err)
 		return
 	}
-	q.state.status, q.state.rows = api.QueryFinished, res.rows
+	q.state.status, q.state.results = api.QueryFinished, res.table
 	q.state.scanned, q.state.bytes = res.scanned, res.bytes
 }
 
-// results are what a query's run found: its rows as the API returns them,
-// and what it scanned.
+// results are what a query's run found: its rows, and what it scanned.
 type results struct {
-	rows           [][]map[string]string
+	table
 	scanned, bytes int64
+}
+
+// table is the rows of a query's results, as text.
+type table struct {
+	cols  []string
+	cells []string // the values, row by row, len(cols) to a row
+	null  []bool   // which cells are NULL
+	rows  int
+}
+
+// cellBytes is what the record of one value takes beside its text.
+const cellBytes = int64(unsafe.Sizeof("")) + 1
+
+// add appends a row of values, as sink.Rows gives them, and returns the
+// bytes it takes.
+func (t *table) add(vals []any) int64 {
+	size := int64(len(vals)) * cellBytes
+	for _, v := range vals {
+		text := ""
+		if v != nil {
+			text = resultText(v)
+		}
+		size += int64(len(text))
+		t.cells = append(t.cells, text)
+		t.null = append(t.null, v == nil)
+	}
+	t.rows++
+	return size
+}
+
+// page returns rows [start, end) as the API gives them: each row lists its
+// non-NULL columns in order, each a one-entry map of name to value.
+func (t *table) page(start, end int) [][]map[string]string {
+	out := make([][]map[string]string, 0, end-start)
+	n := len(t.cols)
+	for r := start; r < end; r++ {
+		row := make([]map[string]string, 0, n)
+		for i, col := range t.cols {
+			if !t.null[r*n+i] {
+				row = append(row, map[string]string{col: t.cells[r*n+i]})
+			}
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // abort cancels a queued or running query, and reports whether it was one.
@@ -130,9 +175,10 @@ func (q *query) abort(now time.Time) bool {
 // it is FINISHED, FAILED (a wrong statement, a wrong number of parameters,
 // or results larger than Options.QueryResultBytes) or CANCELLED.
 //
-// The Engine keeps the last 100 queries, and their results in memory; a new
-// query makes it forget the oldest ended one. When all 100 are queued or
-// running, StartQuery fails with MaxConcurrentQueriesException.
+// The Engine keeps the last 100 queries, and their results in memory
+// within Options.QueryResultBytes; a new query makes it forget the oldest
+// ended one, and so do results that need the room. When all 100 are queued
+// or running, StartQuery fails with MaxConcurrentQueriesException.
 func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.StartQueryOutput, error) {
 	switch {
 	case in.QueryStatement == "":
@@ -191,17 +237,48 @@ func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.St
 	return api.StartQueryOutput{QueryId: q.id, EventDataStoreOwnerAccountId: q.owner}, nil
 }
 
-// forgetQuery forgets the oldest ended query, and reports whether there
-// was one. The caller holds e.mu.
+// forgetQuery forgets the oldest ended query, and the room its results
+// held, and reports whether there was one. The caller holds e.mu.
 func (e *Engine) forgetQuery() bool {
 	for i, q := range e.order {
 		if q.snapshot().status.Done() {
 			delete(e.queries, q.id)
 			e.order = slices.Delete(e.order, i, i+1)
+			e.held -= q.held
+			q.held = 0
 			return true
 		}
 	}
 	return false
+}
+
+// hold gives q n more bytes of Options.QueryResultBytes for its results,
+// forgetting the oldest ended queries to make room, and reports whether
+// there was room. Results are counted as they are read, so a query that
+// fails for want of room may have made older queries forgotten.
+func (e *Engine) hold(q *query, n int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if q.held+n > e.opts.QueryResultBytes {
+		return false
+	}
+	for e.held+n > e.opts.QueryResultBytes {
+		if !e.forgetQuery() {
+			return false
+		}
+	}
+	e.held += n
+	q.held += n
+	return true
+}
+
+// release gives back the room q's results held, once they are not kept:
+// it failed or was cancelled.
+func (e *Engine) release(q *query) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.held -= q.held
+	q.held = 0
 }
 
 // runQuery runs q once a slot is free, unless it is cancelled first.
@@ -216,6 +293,9 @@ func (e *Engine) runQuery(q *query) {
 	}
 	res, err := e.collect(q)
 	q.finish(e.now(), res, err)
+	if q.snapshot().status != api.QueryFinished {
+		e.release(q)
+	}
 }
 
 // collect runs q's statement and reads its results as the API returns them.
@@ -225,33 +305,26 @@ func (e *Engine) collect(q *query) (results, error) {
 		return results{}, err
 	}
 	defer rows.Close()
-	cols := rows.Columns()
-	out := [][]map[string]string{}
+	res := results{table: table{cols: rows.Columns()}}
 	var size int64
+	for _, c := range res.cols {
+		size += int64(len(c))
+	}
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			return results{}, err
 		}
-		row := make([]map[string]string, 0, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				continue
-			}
-			text := resultText(v)
-			size += int64(len(cols[i]) + len(text))
-			row = append(row, map[string]string{cols[i]: text})
+		size += res.add(vals)
+		if !e.hold(q, size) {
+			return results{}, fmt.Errorf("the results are larger than the %s this service holds for them; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
 		}
-		if size > e.opts.QueryResultBytes {
-			return results{}, fmt.Errorf("the results are larger than %s; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
-		}
-		out = append(out, row)
+		size = 0
 		q.matched.Add(1)
 	}
 	if err := rows.Err(); err != nil {
 		return results{}, err
 	}
-	res := results{rows: out}
 	if sc, ok := rows.(sink.ScanCounter); ok {
 		res.scanned, res.bytes, _ = sc.Scanned()
 	}
@@ -323,23 +396,18 @@ func (e *Engine) GetQueryResults(ctx context.Context, in api.GetQueryResultsInpu
 	}
 	st := q.snapshot()
 	out := api.GetQueryResultsOutput{QueryStatus: st.status, QueryResultRows: [][]map[string]string{}, ErrorMessage: st.message}
+	total := st.results.rows
 	if st.status == api.QueryFinished {
-		if start > len(st.rows) {
+		if start > total {
 			return api.GetQueryResultsOutput{}, api.ErrInvalidNextToken.New("the pagination token is not one this service returned")
 		}
-		end := min(start+max, len(st.rows))
-		for _, row := range st.rows[start:end] {
-			cp := make([]map[string]string, len(row))
-			for i, col := range row {
-				cp[i] = maps.Clone(col)
-			}
-			out.QueryResultRows = append(out.QueryResultRows, cp)
-		}
-		if end < len(st.rows) {
+		end := min(start+max, total)
+		out.QueryResultRows = st.results.page(start, end)
+		if end < total {
 			out.NextToken = encodeToken(strconv.Itoa(end), filter)
 		}
 	}
-	out.QueryStatistics = &api.QueryStatistics{ResultsCount: len(out.QueryResultRows), TotalResultsCount: len(st.rows), BytesScanned: st.bytes}
+	out.QueryStatistics = &api.QueryStatistics{ResultsCount: len(out.QueryResultRows), TotalResultsCount: total, BytesScanned: st.bytes}
 	return out, nil
 }
 

@@ -279,13 +279,12 @@ func TestQueryResultCap(t *testing.T) {
 		rows    int
 		message string
 	}{
-		{50, 10, ""},
-		{49, 10, "the results are larger than 49 bytes; aggregate or add a LIMIT"},
-		{1 << 10, 300, "the results are larger than 1 KiB; aggregate or add a LIMIT"},
+		{rowBytes*10 + 1, 10, ""},
+		{rowBytes * 10, 10, fmt.Sprintf("the results are larger than the %d bytes this service holds for them; aggregate or add a LIMIT", rowBytes*10)},
+		{1 << 10, 300, "the results are larger than the 1 KiB this service holds for them; aggregate or add a LIMIT"},
 	}
 	for _, tt := range tests {
 		eng := q.engine(engine.Options{QueryResultBytes: tt.cap})
-		// Each row is 5 bytes: the column name c and its value.
 		id := q.start(eng, fmt.Sprintf("SELECT 'abcd' AS c FROM range(%d)", tt.rows))
 		if tt.message == "" {
 			q.await(eng, id, api.QueryFinished)
@@ -297,6 +296,54 @@ func TestQueryResultCap(t *testing.T) {
 		if d := q.await(eng, id, api.QueryFailed); d.ErrorMessage != tt.message {
 			t.Errorf("cap %d: ErrorMessage %q, want %q", tt.cap, d.ErrorMessage, tt.message)
 		}
+	}
+}
+
+// rowBytes is what a row of one value, 'abcd', takes of QueryResultBytes:
+// the text, its string header and its NULL flag. The column name c takes
+// one byte more, once.
+const rowBytes = 4 + 16 + 1
+
+// TestQueryResultsHeld checks that QueryResultBytes bounds the results of
+// all kept queries together: results that need the room make the Engine
+// forget the oldest ended queries, and a failed query gives its room back.
+func TestQueryResultsHeld(t *testing.T) {
+	q := newQueryEnv(t, engine.Options{})
+	eng := q.engine(engine.Options{QueryResultBytes: 2 * (1 + 10*rowBytes)})
+	tenRows := "SELECT 'abcd' AS c FROM range(10)"
+	var kept []string
+	for i := range 4 {
+		id := q.start(eng, tenRows)
+		q.await(eng, id, api.QueryFinished)
+		kept = append(kept, id)
+		if i < 2 {
+			continue
+		}
+		// Room for two: the oldest is forgotten.
+		if _, err := eng.GetQueryResults(q.ctx, api.GetQueryResultsInput{QueryId: kept[0]}); !isExc(err, api.ErrQueryIdNotFound) {
+			t.Errorf("query %d: GetQueryResults of the oldest: %v, want QueryIdNotFoundException", i, err)
+		}
+		kept = kept[1:]
+		for _, id := range kept {
+			if got := q.results(eng, id, 0); len(got) != 10 {
+				t.Errorf("query %d: query %s has %d rows, want 10", i, id, len(got))
+			}
+		}
+	}
+	// Results larger than the whole room fail; the room they took while
+	// they were read comes back, and the next query fits.
+	big := q.start(eng, "SELECT 'abcd' AS c FROM range(30)")
+	q.await(eng, big, api.QueryFailed)
+	for range 2 {
+		id := q.start(eng, tenRows)
+		q.await(eng, id, api.QueryFinished)
+		if got := q.results(eng, id, 0); len(got) != 10 {
+			t.Errorf("after a failed query: %d rows, want 10", len(got))
+		}
+	}
+	// Holding no room, the failed query was not forgotten to make some.
+	if out, err := eng.GetQueryResults(q.ctx, api.GetQueryResultsInput{QueryId: big}); err != nil || out.QueryStatus != api.QueryFailed {
+		t.Errorf("GetQueryResults of the failed query = %v, %v; want FAILED", out.QueryStatus, err)
 	}
 }
 

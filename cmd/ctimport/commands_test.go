@@ -101,6 +101,8 @@ func TestBadInput(t *testing.T) {
 		{"store name too short", []string{"create-event-data-store", "--name", "ab"}, exitError, "InvalidParameterException"},
 		{"store name taken", []string{"create-event-data-store", "--name", store.Name}, exitError, "EventDataStoreAlreadyExistsException"},
 		{"max results not a number", []string{"list-imports", "--max-results", "ten"}, exitUsage, "--max-results"},
+		{"memory limit not a size", []string{"list-imports", "--memory-limit", "lots"}, exitUsage, "--memory-limit"},
+		{"memory limit too small", []string{"list-imports", "--memory-limit", "64MiB"}, exitUsage, "--memory-limit: budget: memory limit too small: 64 MiB; want at least 192 MiB"},
 		{"start time in milliseconds", start("--destinations", arn, "--import-source", src, "--start-event-time", "1709287200000"), exitUsage, "--start-event-time"},
 		{"start time not a time", start("--destinations", arn, "--import-source", src, "--start-event-time", "yesterday"), exitUsage, "--start-event-time"},
 		{"import source not shorthand", start("--destinations", arn, "--import-source", "S3={S3LocationUri=s3://"+bucket+"/"), exitUsage, "--import-source"},
@@ -125,6 +127,34 @@ func TestBadInput(t *testing.T) {
 	stores := decode[api.ListEventDataStoresOutput](t, h.expect(exitOK, "list-event-data-stores")).EventDataStores
 	if len(stores) != 1 {
 		t.Errorf("bad requests made event data stores: %+v", stores)
+	}
+}
+
+// TestMemoryLimit checks that --memory-limit, or CTIMPORT_MEMORY_LIMIT,
+// sets the memory DuckDB may take, five eighths of what the limit leaves
+// after a fixed share, and that the flag wins over the environment.
+func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.createStore("target")
+	limit := func(h *harness, args ...string) string {
+		h.t.Helper()
+		args = append([]string{"query", "--output", "text", "--query-statement", "SELECT current_setting('memory_limit')"}, args...)
+		return strings.TrimSpace(h.expect(exitOK, args...).stdout)
+	}
+	for _, tc := range []struct {
+		h    *harness
+		args []string
+		want string
+	}{
+		{h, nil, "100.0 MiB"},
+		{h, []string{"--memory-limit", "2GiB"}, "1.1 GiB"},
+		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), nil, "560.0 MiB"},
+		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), []string{"--memory-limit", "2GiB"}, "1.1 GiB"},
+	} {
+		if got := limit(tc.h, tc.args...); got != tc.want {
+			t.Errorf("%q: DuckDB's memory_limit is %q, want %q", tc.args, got, tc.want)
+		}
 	}
 }
 

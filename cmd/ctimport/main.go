@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/budget"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/sink"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
@@ -37,17 +38,6 @@ const (
 // defaultDB is the database used without --db or CTIMPORT_DB.
 const defaultDB = "ctimport.duckdb"
 
-// The memory of a command that writes, in three parts: DuckDB's, which
-// spills to a temporary directory next to the database beyond its limit;
-// the events staged for a commit, which spill into DuckDB beyond theirs;
-// and the soft limit of Go's heap, which holds the staged events, the
-// objects fetched ahead and the files being decoded.
-const (
-	duckdbMemory = "96MB"
-	stageMemory  = 16 << 20
-	goMemory     = 48 << 20
-)
-
 // lockWait is how long a command waits for another process to release the
 // database before it gives up.
 const lockWait = 3 * time.Second
@@ -63,6 +53,8 @@ type cli struct {
 	stderr io.Writer
 	db     string
 	format string
+	// mem is the command's memory budget.
+	mem budget.Budget
 	// endpoint is the ctimport server the command calls; "" when it
 	// opens the database itself.
 	endpoint string
@@ -109,6 +101,11 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	if c.db == "" {
 		c.db = defaultDB
 	}
+	if c.mem, err = memoryBudget(a); err != nil {
+		fmt.Fprintf(stderr, "ctimport: %v\n", err)
+		return exitUsage
+	}
+	debug.SetMemoryLimit(c.mem.GoHeap)
 	allowed := formats
 	if a.command == "query" {
 		allowed = append(slices.Clone(formats), "csv")
@@ -153,12 +150,13 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*engine.Engine, func(), error) {
 	var store *duckdbsink.Store
 	var err error
+	mem := c.mem.PerImport(opts.MaxOngoingImports)
 	deadline := time.Now().Add(lockWait)
 	for {
 		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{
 			Holder:          holder,
-			MemoryLimit:     duckdbMemory,
-			StageLimit:      stageMemory,
+			MemoryLimit:     mem.DuckDB,
+			StageLimit:      mem.Stage,
 			NoFileAccess:    c.args.command == "serve",
 			UpgradeProgress: c.upgradeProgress(),
 		})
@@ -170,7 +168,7 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 	if err != nil {
 		return nil, nil, err
 	}
-	debug.SetMemoryLimit(goMemory)
+	opts.PrefetchBytes, opts.QueryResultBytes, opts.BatchEvents = mem.Prefetch, mem.QueryResults, mem.BatchEvents()
 	if opts.OpenSource == nil {
 		opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
 	}
@@ -324,9 +322,9 @@ func cmdQuery(ctx context.Context, c *cli) error {
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s: create an event data store and import into it first", c.db)
 	}
-	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true}
+	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true, MemoryLimit: c.mem.DuckDB}
 	if write {
-		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true}
+		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true, MemoryLimit: c.mem.DuckDB}
 	}
 	store, err := duckdbsink.Open(ctx, c.db, opts)
 	if err != nil {
@@ -352,4 +350,25 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		return api.ErrInvalidQueryStatement.New("%s", engine.OneLine(err.Error()))
 	}
 	return qw.close()
+}
+
+// memoryBudget divides the memory limit --memory-limit or
+// CTIMPORT_MEMORY_LIMIT sets, or the default one.
+func memoryBudget(a *args) (budget.Budget, error) {
+	s, set := a.str("memory-limit"), a.has("memory-limit")
+	if env := os.Getenv("CTIMPORT_MEMORY_LIMIT"); !set && env != "" {
+		s, set = env, true
+	}
+	limit := budget.Default
+	if set {
+		var err error
+		if limit, err = parseSize(s); err != nil {
+			return budget.Budget{}, fmt.Errorf("--memory-limit: %w", err)
+		}
+	}
+	b, err := budget.New(limit)
+	if err != nil {
+		return budget.Budget{}, fmt.Errorf("--memory-limit: %w", err)
+	}
+	return b, nil
 }

@@ -138,7 +138,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 			served <- hs.Serve(ln)
 		}
 	}()
-	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.db, "keys", len(keys))
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.db, "keys", len(keys), "memory", c.mem.String())
 
 	select {
 	case err := <-served:

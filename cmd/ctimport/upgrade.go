@@ -31,7 +31,7 @@ func cmdUpgrade(ctx context.Context, c *cli) error {
 	}
 	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{
 		Holder:          "ctimport upgrade",
-		MemoryLimit:     duckdbMemory,
+		MemoryLimit:     c.mem.DuckDB,
 		UpgradeProgress: c.upgradeProgress(),
 	})
 	if err != nil {

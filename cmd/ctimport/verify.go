@@ -58,12 +58,12 @@ func cmdVerify(ctx context.Context, c *cli) error {
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s", c.db)
 	}
-	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true, MemoryLimit: duckdbMemory})
+	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true, MemoryLimit: c.mem.DuckDB})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{OpenSource: engine.Sources(c.args.str("s3-endpoint-url"))})
+	eng := engine.New(store, engine.Options{OpenSource: engine.Sources(c.args.str("s3-endpoint-url")), PrefetchBytes: c.mem.Prefetch})
 	defer eng.Close()
 	out := verifyOutput{Import: c.args.str("import-id"), Drift: []engine.Drift{}}
 	sum, err := eng.Verify(ctx, out.Import, func(d engine.Drift) { out.Drift = append(out.Drift, d) })

@@ -71,10 +71,11 @@ type Options struct {
 	// Holder describes this process to others that find the database in
 	// use, e.g. "ctimport start-import (import 5f…)".
 	Holder string
-	// MemoryLimit is DuckDB's memory_limit, e.g. "4GB"; "" keeps DuckDB's
-	// default (80% of the machine's memory). Beyond it, DuckDB writes what
-	// it holds, such as events a Writer staged, to its temp directory.
-	MemoryLimit string
+	// MemoryLimit is DuckDB's memory_limit in bytes, rounded down to KiB;
+	// 0 keeps DuckDB's default (80% of the machine's memory). Beyond it,
+	// DuckDB writes what it holds, such as events a Writer staged, to its
+	// temp directory.
+	MemoryLimit int64
 	// Threads is the number of DuckDB worker threads; 0 keeps DuckDB's
 	// default.
 	Threads int
@@ -183,8 +184,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	} else {
 		params.Set("checkpoint_threshold", checkpointThreshold)
 	}
-	if opts.MemoryLimit != "" {
-		params.Set("memory_limit", opts.MemoryLimit)
+	if opts.MemoryLimit > 0 {
+		params.Set("memory_limit", strconv.FormatInt(opts.MemoryLimit>>10, 10)+"KiB")
 	}
 	if opts.Threads > 0 {
 		params.Set("threads", strconv.Itoa(opts.Threads))

@@ -438,7 +438,7 @@ func storedRows(t *testing.T, s *Store) []string {
 // larger than the memory limit goes.
 func TestDuckDBSettings(t *testing.T) {
 	ctx := t.Context()
-	s, path := openTempWith(t, Options{MemoryLimit: "64MiB", StageLimit: 4 << 20})
+	s, path := openTempWith(t, Options{MemoryLimit: 64 << 20, StageLimit: 4 << 20})
 	defer s.Close()
 	var limit, dir string
 	err := s.db.QueryRowContext(ctx, `SELECT current_setting('memory_limit'), current_setting('temp_directory')`).Scan(&limit, &dir)
