@@ -109,6 +109,15 @@ func (b Budget) BatchEvents() int {
 	return int(max(b.Stage/2/eventBytes, 1))
 }
 
+// QueryOnly returns b for a process that only runs queries: it stages and
+// prefetches nothing, and DuckDB has those shares too.
+func (b Budget) QueryOnly() Budget {
+	b.DuckDB += b.Stage + b.Prefetch
+	b.GoHeap -= b.Stage + b.Prefetch
+	b.Stage, b.Prefetch = 0, 0
+	return b
+}
+
 // PerImport returns b with Stage and Prefetch divided among n imports that
 // run at once, each of which stages and prefetches on its own.
 func (b Budget) PerImport(n int) Budget {

@@ -89,6 +89,20 @@ func TestBatchEvents(t *testing.T) {
 	}
 }
 
+func TestQueryOnly(t *testing.T) {
+	b, err := New(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := b.QueryOnly()
+	if ro.DuckDB != 130<<20 || ro.GoHeap != 30<<20 || ro.Stage != 0 || ro.Prefetch != 0 || ro.QueryResults != b.QueryResults {
+		t.Errorf("QueryOnly() = %v; want DuckDB 130 MiB, Go heap 30 MiB, nothing staged or fetched", ro)
+	}
+	if err := ro.check(); err != nil {
+		t.Errorf("QueryOnly().check() = %v", err)
+	}
+}
+
 func TestPerImport(t *testing.T) {
 	b, err := New(Default)
 	if err != nil {

@@ -367,7 +367,10 @@ func (e *Engine) Query(ctx context.Context, statement string, args ...any) (sink
 		return nil, api.ErrInvalidQueryStatement.New("the query statement is empty")
 	}
 	rows, err := e.store.Query(ctx, statement, args...)
-	if err != nil {
+	switch {
+	case errors.Is(err, sink.ErrOutOfMemory):
+		return nil, err
+	case err != nil:
 		return nil, api.ErrInvalidQueryStatement.New("%s", OneLine(err.Error()))
 	}
 	return rows, nil

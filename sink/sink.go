@@ -26,6 +26,9 @@ var (
 	ErrLocked = errors.New("sink: store is in use by another process")
 	// ErrReadOnly means a write was asked of a store opened read-only.
 	ErrReadOnly = errors.New("sink: store is open read-only")
+	// ErrOutOfMemory means a query needed more memory than the store may
+	// take.
+	ErrOutOfMemory = errors.New("sink: out of the store's memory")
 )
 
 // EventDataStore is a named destination for imported events.

@@ -131,8 +131,10 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestMemoryLimit checks that --memory-limit, or CTIMPORT_MEMORY_LIMIT,
-// sets the memory DuckDB may take, five eighths of what the limit leaves
-// after a fixed share, and that the flag wins over the environment.
+// sets the memory DuckDB may take in a query: five eighths of what the
+// limit leaves after a fixed share, and the shares that an import would
+// stage and prefetch in; that the flag wins over the environment; and
+// that a query that needs more says how to give it more.
 func TestMemoryLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -147,14 +149,21 @@ func TestMemoryLimit(t *testing.T) {
 		args []string
 		want string
 	}{
-		{h, nil, "100.0 MiB"},
-		{h, []string{"--memory-limit", "2GiB"}, "1.1 GiB"},
-		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), nil, "560.0 MiB"},
-		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), []string{"--memory-limit", "2GiB"}, "1.1 GiB"},
+		{h, nil, "130.0 MiB"},
+		{h, []string{"--memory-limit", "2GiB"}, "1.5 GiB"},
+		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), nil, "728.0 MiB"},
+		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), []string{"--memory-limit", "2GiB"}, "1.5 GiB"},
 	} {
 		if got := limit(tc.h, tc.args...); got != tc.want {
 			t.Errorf("%q: DuckDB's memory_limit is %q, want %q", tc.args, got, tc.want)
 		}
+	}
+	// A query that needs more fails with a way out.
+	o := h.expect(exitError, "--memory-limit", "192MiB", "query", "--query-statement",
+		"SELECT length(string_agg(repeat('x', 1000) || i, '')) FROM range(200000) AS t(i)")
+	checkOneLine(t, o, "Out of Memory Error")
+	if !strings.HasSuffix(strings.TrimSpace(o.stderr), "give it more with --memory-limit (now 192 MiB)") {
+		t.Errorf("a query out of memory says %q; want the way out", o.stderr)
 	}
 }
 

@@ -322,18 +322,20 @@ func cmdQuery(ctx context.Context, c *cli) error {
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s: create an event data store and import into it first", c.db)
 	}
-	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true, MemoryLimit: c.mem.DuckDB}
+	mem := c.mem.QueryOnly()
+	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true, MemoryLimit: mem.DuckDB}
 	if write {
-		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true, MemoryLimit: c.mem.DuckDB}
+		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true, MemoryLimit: mem.DuckDB}
 	}
 	store, err := duckdbsink.Open(ctx, c.db, opts)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	debug.SetMemoryLimit(mem.GoHeap)
 	rows, err := engine.New(store, engine.Options{}).Query(ctx, c.args.str("query-statement"))
 	if err != nil {
-		return err
+		return c.queryFailed(err)
 	}
 	defer rows.Close()
 	qw := newQueryWriter(c.stdout, c.format, rows.Columns())
@@ -347,9 +349,20 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
+		if errors.Is(err, sink.ErrOutOfMemory) {
+			return c.queryFailed(err)
+		}
 		return api.ErrInvalidQueryStatement.New("%s", engine.OneLine(err.Error()))
 	}
 	return qw.close()
+}
+
+// queryFailed tells how to give a query that ran out of memory more.
+func (c *cli) queryFailed(err error) error {
+	if !errors.Is(err, sink.ErrOutOfMemory) {
+		return err
+	}
+	return fmt.Errorf("%s; give it more with --memory-limit (now %s)", engine.OneLine(err.Error()), budget.Size(c.mem.Limit))
 }
 
 // memoryBudget divides the memory limit --memory-limit or

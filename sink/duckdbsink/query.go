@@ -38,12 +38,12 @@ import (
 func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.Rows, error) {
 	conn, body, kind, err := s.prepareQuery(ctx, statement, len(args))
 	if err != nil {
-		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+		return nil, queryError(err)
 	}
 	rows, err := runQuery(ctx, conn, body, kind, args, !s.allowWrite, s.profile && kind == duckdb.STATEMENT_TYPE_SELECT)
 	if err != nil {
 		discard(conn)
-		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+		return nil, queryError(err)
 	}
 	rows.path = s.path
 	return rows, nil
@@ -54,7 +54,7 @@ func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.
 func (s *Store) CheckQuery(ctx context.Context, statement string, nargs int) error {
 	conn, _, _, err := s.prepareQuery(ctx, statement, nargs)
 	if err != nil {
-		return fmt.Errorf("duckdbsink: query: %w", err)
+		return queryError(err)
 	}
 	return conn.Close()
 }
@@ -248,7 +248,7 @@ func (r *rows) Next() bool { return r.rows.Next() }
 
 func (r *rows) Err() error {
 	if err := r.rows.Err(); err != nil {
-		return fmt.Errorf("duckdbsink: query: %w", err)
+		return queryError(err)
 	}
 	return nil
 }
@@ -262,7 +262,7 @@ func (r *rows) Values() ([]any, error) {
 		}
 	}
 	if err := r.rows.Scan(r.ptrs...); err != nil {
-		return nil, fmt.Errorf("duckdbsink: query: %w", err)
+		return nil, queryError(err)
 	}
 	out := make([]any, len(r.vals))
 	for i, v := range r.vals {
@@ -283,7 +283,7 @@ func (r *rows) Close() error {
 	}
 	r.conn = nil
 	if err != nil {
-		return fmt.Errorf("duckdbsink: query: %w", err)
+		return queryError(err)
 	}
 	return nil
 }
@@ -455,4 +455,14 @@ func formatBlob(b []byte) string {
 		}
 	}
 	return s.String()
+}
+
+// queryError wraps an error of a query, marking with sink.ErrOutOfMemory
+// one that ran out of DuckDB's memory_limit.
+func queryError(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
+		return fmt.Errorf("duckdbsink: query: %w: %w", sink.ErrOutOfMemory, err)
+	}
+	return fmt.Errorf("duckdbsink: query: %w", err)
 }

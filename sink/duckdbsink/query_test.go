@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -314,6 +315,30 @@ func TestQueryStatements(t *testing.T) {
 // TestQueryParameters checks that arguments are bound to the statement's
 // parameters as values, also in a query whose JSON columns are cast to
 // text, and that a statement with another number of parameters fails.
+// TestQueryOutOfMemory checks that a query that needs more than the
+// store's MemoryLimit fails with sink.ErrOutOfMemory, and that the store
+// answers the next query.
+func TestQueryOutOfMemory(t *testing.T) {
+	s, _ := openTempWith(t, Options{MemoryLimit: 32 << 20})
+	defer s.Close()
+	ctx := t.Context()
+	rows, err := s.Query(ctx, `SELECT length(string_agg(repeat('x', 1000) || i, '')) FROM range(100000) AS t(i)`)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = errors.Join(rows.Err(), rows.Close())
+	}
+	if !errors.Is(err, sink.ErrOutOfMemory) {
+		t.Errorf("a query of 100 MB in 32 MiB: %v, want sink.ErrOutOfMemory", err)
+	}
+	if n := mustCount(t, s, `SELECT 42`); n != 42 {
+		t.Errorf("the next query answered %d, want 42", n)
+	}
+	if _, err := s.Query(ctx, `SELECT * FROM no_such_table`); err == nil || errors.Is(err, sink.ErrOutOfMemory) {
+		t.Errorf("a wrong statement: %v, want an error other than sink.ErrOutOfMemory", err)
+	}
+}
+
 func TestQueryParameters(t *testing.T) {
 	s, _ := corpusStore(t)
 	tests := []struct {
