@@ -65,7 +65,7 @@ func TestReport(t *testing.T) {
 	for _, row := range r.Rows {
 		ids = append(ids, row.ID)
 	}
-	if want := []string{"1", "2", "3", "3b", "4", "5"}; !slices.Equal(ids, want) {
+	if want := []string{"1", "1L", "2", "3", "3b", "4", "5"}; !slices.Equal(ids, want) {
 		t.Errorf("rows %v, want %v", ids, want)
 	}
 	ids = ids[:0]
@@ -85,14 +85,14 @@ func TestReport(t *testing.T) {
 		}
 		for name, v := range map[string]float64{
 			"seconds": row.Seconds, "events/s": row.EventsPerSecond, "MB/s gz": row.CompressedMBps,
-			"MB/s JSON": row.UncompressedMBps, "CPU seconds": row.CPUSeconds, "peak RSS": row.PeakRSSMiB, "row 1 ratio": row.Row1Ratio,
+			"MB/s JSON": row.UncompressedMBps, "CPU seconds": row.CPUSeconds, "cores busy": row.CoresBusy, "peak RSS": row.PeakRSSMiB, "row 1 ratio": row.Row1Ratio,
 		} {
 			if !(v > 0) {
 				t.Errorf("row %s: %s is %v", row.ID, name, v)
 			}
 		}
 	}
-	for _, row := range append(slices.Clone(r.Rows[:1]), r.Variants...) {
+	for _, row := range append(slices.Clone(r.Rows[:2]), r.Variants...) {
 		if !(row.StoreBytesPerEvent > 0) {
 			t.Errorf("row %s: store bytes per event %v", row.ID, row.StoreBytesPerEvent)
 		}
@@ -122,7 +122,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("listing %+v", l)
 		}
 	}
-	if len(r.Checks) != 12+len(r.Queries) {
+	if len(r.Checks) != 13+len(r.Queries) {
 		t.Errorf("%d checks: %+v", len(r.Checks), r.Checks)
 	}
 	for _, c := range r.Checks {

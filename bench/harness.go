@@ -277,6 +277,8 @@ type ImportOptions struct {
 	Endpoint string
 	// MemoryLimit is passed as --memory-limit when set.
 	MemoryLimit string
+	// Source is the import source URI; "" is c's bucket.
+	Source string
 }
 
 // Import runs row 1: the ctimport binary imports the bucket of c into a
@@ -299,8 +301,9 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	if endpoint == "" {
 		endpoint = h.minio.Endpoint()
 	}
+	source := cmp.Or(o.Source, "s3://"+c.Bucket+"/")
 	args := []string{"--db", db, "start-import", "--destinations", "bench",
-		"--import-source", "S3={S3LocationUri=s3://" + c.Bucket + "/}", "--s3-endpoint-url", endpoint}
+		"--import-source", "S3={S3LocationUri=" + source + "}", "--s3-endpoint-url", endpoint}
 	if o.Concurrency > 0 {
 		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
 	}

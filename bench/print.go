@@ -27,9 +27,9 @@ func (r *Report) Print(w io.Writer) error {
 	}
 	p.f("corpus x1: %s events in %s files (%d delivered late), %.1f MB gzip, %.1f MB JSON;\n", thousands(t.Events), thousands(int64(t.Files)), t.LateFiles, mb(t.CompressedBytes), mb(t.UncompressedBytes))
 	p.f("  %d accounts%s x %d regions x %d days x %d files a day x ~%d events a file, seed %d\n", s.Accounts, org, s.Regions, s.Days, s.FilesPerDay, s.EventsPerFile, s.Seed)
-	p.f("row 1 reads MinIO on 127.0.0.1 (MinIO's CPU is not in row 1's, but in its own column); rows 2, 3, 4, 5 read the corpus from local disk.\n")
+	p.f("row 1 reads MinIO on 127.0.0.1 (MinIO's CPU is not in row 1's, but in its own column); rows 1L, 2, 3, 4, 5 read the corpus from local disk.\n")
 	p.f("floors 2 and 3 run ctimport's default worker count, %d. MB = 10^6 bytes of the corpus, as stored (gz) and as JSON.\n", r.Workers)
-	p.f("row 1 / row: row 1's events/s over the row's.\n\n")
+	p.f("row 1 / row: row 1's events/s over the row's. cores busy: CPU s over seconds times the machine's cores.\n\n")
 	p.rows(r.Rows)
 	p.f("\nrow 1 with other settings and corpora\n")
 	p.rows(r.Variants)
@@ -94,7 +94,7 @@ func (r *Report) Print(w io.Writer) error {
 // rows prints a table of rows.
 func (p *printer) rows(rows []Row) {
 	tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\twhat\tsource\tseconds\tevents/s\tMB/s gz\tMB/s JSON\tCPU s\tpeak RSS MiB\trow 1 / row\tcomplete\tMinIO CPU s")
+	fmt.Fprintln(tw, "row\twhat\tsource\tseconds\tevents/s\tMB/s gz\tMB/s JSON\tCPU s\tcores busy\tpeak RSS MiB\trow 1 / row\tcomplete\tMinIO CPU s")
 	for _, r := range rows {
 		complete := "yes"
 		if !r.Complete {
@@ -104,9 +104,9 @@ func (p *printer) rows(rows []Row) {
 		if r.MinIOCPUSeconds > 0 {
 			minio = fmt.Sprintf("%.2f", r.MinIOCPUSeconds)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%.1f\t%.1f\t%.2f\t%.0f%%\t%.0f\t%.2f\t%s\t%s\n",
 			r.ID, r.Name, r.Source, r.Seconds, thousands(int64(r.EventsPerSecond)), r.CompressedMBps, r.UncompressedMBps,
-			r.CPUSeconds, r.PeakRSSMiB, r.Row1Ratio, complete, minio)
+			r.CPUSeconds, 100*r.CoresBusy, r.PeakRSSMiB, r.Row1Ratio, complete, minio)
 	}
 	tw.Flush()
 }
