@@ -20,10 +20,11 @@ import (
 
 // Default is the limit of a process that sets none. A default import, from
 // the local disk or from S3, peaks near it in resident memory.
-const Default int64 = 288 << 20
+const Default int64 = 272 << 20
 
-// Min is the least limit New accepts.
-const Min int64 = 192 << 20
+// Min is the least limit New accepts: with less, DuckDB runs out of memory
+// writing a commit of the events that take half the stage.
+const Min int64 = 224 << 20
 
 // fixed is the memory a process takes whatever its limit.
 const fixed int64 = 128 << 20

@@ -12,8 +12,8 @@ func TestNew(t *testing.T) {
 		duckdb int64
 		goHeap int64
 	}{
-		{Min, 40 << 20, 24 << 20},
-		{Default, 100 << 20, 60 << 20},
+		{Min, 60 << 20, 36 << 20},
+		{Default, 90 << 20, 54 << 20},
 		{2 << 30, 1200 << 20, 720 << 20},
 	}
 	for _, tt := range tests {
@@ -73,7 +73,7 @@ func TestBatchEvents(t *testing.T) {
 		limit int64
 		want  int
 	}{
-		{Default, 7680},
+		{Default, 6912},
 		{2 << 30, 92160},
 	} {
 		b, err := New(tt.limit)
@@ -95,8 +95,8 @@ func TestQueryOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	ro := b.QueryOnly()
-	if ro.DuckDB != 130<<20 || ro.GoHeap != 30<<20 || ro.Stage != 0 || ro.Prefetch != 0 || ro.QueryResults != b.QueryResults {
-		t.Errorf("QueryOnly() = %v; want DuckDB 130 MiB, Go heap 30 MiB, nothing staged or fetched", ro)
+	if ro.DuckDB != 117<<20 || ro.GoHeap != 27<<20 || ro.Stage != 0 || ro.Prefetch != 0 || ro.QueryResults != b.QueryResults {
+		t.Errorf("QueryOnly() = %v; want DuckDB 117 MiB, Go heap 27 MiB, nothing staged or fetched", ro)
 	}
 	if err := ro.check(); err != nil {
 		t.Errorf("QueryOnly().check() = %v", err)

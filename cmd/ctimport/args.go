@@ -27,7 +27,7 @@ var globalFlags = []flagSpec{
 	{"db", flagString, "database file (env CTIMPORT_DB; default ./ctimport.duckdb)"},
 	{"output", flagString, "output format: json, table or text (query also takes csv)"},
 	{"s3-endpoint-url", flagString, "S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO (env AWS_ENDPOINT_URL_S3)"},
-	{"memory-limit", flagString, "memory the command stays near, e.g. 2GiB; DuckDB, staged events, downloads ahead and held query results share it (env CTIMPORT_MEMORY_LIMIT; default 288MiB)"},
+	{"memory-limit", flagString, "memory the command stays near, e.g. 2GiB; DuckDB, staged events, downloads ahead and held query results share it (env CTIMPORT_MEMORY_LIMIT; default 272MiB)"},
 	{"endpoint-url", flagString, "call the ctimport server at this URL instead of opening the database (env CTIMPORT_ENDPOINT_URL); requests are signed with CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY"},
 	{"help", flagBool, "show help"},
 }

@@ -102,7 +102,7 @@ func TestBadInput(t *testing.T) {
 		{"store name taken", []string{"create-event-data-store", "--name", store.Name}, exitError, "EventDataStoreAlreadyExistsException"},
 		{"max results not a number", []string{"list-imports", "--max-results", "ten"}, exitUsage, "--max-results"},
 		{"memory limit not a size", []string{"list-imports", "--memory-limit", "lots"}, exitUsage, "--memory-limit"},
-		{"memory limit too small", []string{"list-imports", "--memory-limit", "64MiB"}, exitUsage, "--memory-limit: budget: memory limit too small: 64 MiB; want at least 192 MiB"},
+		{"memory limit too small", []string{"list-imports", "--memory-limit", "64MiB"}, exitUsage, "--memory-limit: budget: memory limit too small: 64 MiB; want at least 224 MiB"},
 		{"start time in milliseconds", start("--destinations", arn, "--import-source", src, "--start-event-time", "1709287200000"), exitUsage, "--start-event-time"},
 		{"start time not a time", start("--destinations", arn, "--import-source", src, "--start-event-time", "yesterday"), exitUsage, "--start-event-time"},
 		{"import source not shorthand", start("--destinations", arn, "--import-source", "S3={S3LocationUri=s3://"+bucket+"/"), exitUsage, "--import-source"},
@@ -149,7 +149,7 @@ func TestMemoryLimit(t *testing.T) {
 		args []string
 		want string
 	}{
-		{h, nil, "130.0 MiB"},
+		{h, nil, "117.0 MiB"},
 		{h, []string{"--memory-limit", "2GiB"}, "1.5 GiB"},
 		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), nil, "728.0 MiB"},
 		{h.with("CTIMPORT_MEMORY_LIMIT=1GiB"), []string{"--memory-limit", "2GiB"}, "1.5 GiB"},
@@ -159,10 +159,10 @@ func TestMemoryLimit(t *testing.T) {
 		}
 	}
 	// A query that needs more fails with a way out.
-	o := h.expect(exitError, "--memory-limit", "192MiB", "query", "--query-statement",
+	o := h.expect(exitError, "--memory-limit", "224MiB", "query", "--query-statement",
 		"SELECT length(string_agg(repeat('x', 1000) || i, '')) FROM range(200000) AS t(i)")
 	checkOneLine(t, o, "Out of Memory Error")
-	if !strings.HasSuffix(strings.TrimSpace(o.stderr), "give it more with --memory-limit (now 192 MiB)") {
+	if !strings.HasSuffix(strings.TrimSpace(o.stderr), "give it more with --memory-limit (now 224 MiB)") {
 		t.Errorf("a query out of memory says %q; want the way out", o.stderr)
 	}
 }
