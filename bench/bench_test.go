@@ -105,6 +105,18 @@ func TestReport(t *testing.T) {
 			t.Errorf("query timing %+v", q)
 		}
 	}
+	// The tiny corpus takes a few samples of the profiler: each is of one
+	// of the pipeline's stages or of none, and the shares add up.
+	var sum float64
+	for _, st := range r.Rows[1].Stages {
+		if !slices.Contains([]string{"", "list", "fetch", "decode", "commit"}, st.Stage) || !(st.CPUSeconds > 0) {
+			t.Errorf("row 1L's CPU by stage: %+v", st)
+		}
+		sum += st.Share
+	}
+	if len(r.Rows[1].Stages) == 0 || sum < 0.999 || sum > 1.001 {
+		t.Errorf("row 1L's CPU by stage %+v: shares add up to %v", r.Rows[1].Stages, sum)
+	}
 	if r.Rows[0].Row1Ratio != 1 {
 		t.Errorf("row 1 / row 1 is %v", r.Rows[0].Row1Ratio)
 	}
@@ -122,7 +134,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("listing %+v", l)
 		}
 	}
-	if len(r.Checks) != 13+len(r.Queries) {
+	if len(r.Checks) != 14+len(r.Queries) {
 		t.Errorf("%d checks: %+v", len(r.Checks), r.Checks)
 	}
 	for _, c := range r.Checks {

@@ -172,6 +172,8 @@ type Measure struct {
 	// corpus; Check says what was compared.
 	Complete bool
 	Check    string
+	// Stages is the CPU of an import by stage, when it was profiled.
+	Stages []StageShare
 }
 
 // usage is what "benchrow measure" writes.
@@ -279,6 +281,9 @@ type ImportOptions struct {
 	MemoryLimit string
 	// Source is the import source URI; "" is c's bucket.
 	Source string
+	// Profile has ctimport write a CPU profile, which the Measure sums by
+	// the stages of the import.
+	Profile bool
 }
 
 // Import runs row 1: the ctimport binary imports the bucket of c into a
@@ -310,8 +315,13 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	if o.MemoryLimit != "" {
 		args = append(args, "--memory-limit", o.MemoryLimit)
 	}
+	runEnv := env
+	profilePath := filepath.Join(h.work, "usage", h.name("cpu")+".pprof")
+	if o.Profile {
+		runEnv = append(slices.Clip(env), "CTIMPORT_CPUPROFILE="+profilePath)
+	}
 	before, known := processCPU(h.minio.Pid())
-	u, out, err := h.measured(ctx, env, bin, args...)
+	u, out, err := h.measured(ctx, runEnv, bin, args...)
 	if err != nil {
 		removeDB(db)
 		return Measure{}, err
@@ -341,6 +351,12 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		return Measure{}, fmt.Errorf("bench: query printed %q", out)
 	}
 	m := measure(u)
+	if o.Profile {
+		if m.Stages, err = readStages(profilePath); err != nil {
+			removeDB(db)
+			return Measure{}, err
+		}
+	}
 	if m.StoreBytes, err = fileSizes(db, db+".wal"); err != nil {
 		removeDB(db)
 		return Measure{}, err

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,14 @@ func (r *Report) Print(w io.Writer) error {
 	p.f("floors 2 and 3 run ctimport's default worker count, %d. MB = 10^6 bytes of the corpus, as stored (gz) and as JSON.\n", r.Workers)
 	p.f("row 1 / row: row 1's events/s over the row's. cores busy: CPU s over seconds times the machine's cores.\n\n")
 	p.rows(r.Rows)
+	if r1L := r.row("1L"); r1L != nil && len(r1L.Stages) > 0 {
+		var parts []string
+		for _, s := range r1L.Stages {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", cmp.Or(s.Stage, "unlabeled"), 100*s.Share))
+		}
+		p.f("\nrow 1L's CPU by stage (pprof labels): %s; serial share (%s) %.0f%%\n",
+			strings.Join(parts, ", "), strings.Join(serialStages, " and "), 100*serialShare(r1L.Stages))
+	}
 	p.f("\nrow 1 with other settings and corpora\n")
 	p.rows(r.Variants)
 

@@ -33,6 +33,7 @@ const (
 	targetPeerS3    = 1.5       // row 1's throughput (from MinIO) over read_json's (row 4)
 	targetPeerLocal = 2.0       // row 1L's throughput (from the local disk) over read_json's
 	targetBusy      = 0.90      // the least share of the machine's cores an import keeps busy
+	targetSerial    = 0.10      // the most of an import's CPU that its single-goroutine stages may take
 	targetPeakRSS   = 300 << 20 // bytes
 	targetFlatRSS   = 1.25      // the most a bigger corpus may raise row 1's peak RSS, as a factor
 	targetLinear    = 1.20      // the most a corpus Grow times as big may cost over Grow times the time
@@ -158,6 +159,9 @@ type Row struct {
 	// the corpus; Check says what was compared.
 	Complete bool   `json:"complete"`
 	Check    string `json:"check"`
+	// Stages is the CPU of an import by stage of its pipeline, for the
+	// rows that profile it.
+	Stages []StageShare `json:"stages,omitempty"`
 }
 
 // NewRow returns the row of the measure m of a run over c.
@@ -177,6 +181,7 @@ func NewRow(id, name, source string, c *Corpus, m Measure) Row {
 		StoreBytesPerEvent: rate(float64(m.StoreBytes), float64(t.Events)),
 		Complete:           m.Complete,
 		Check:              m.Check,
+		Stages:             m.Stages,
 	}
 }
 
@@ -240,7 +245,7 @@ var Rows = []RowKind{
 		}},
 	{"1L", "ctimport from a local copy, default settings", "local disk to DuckDB",
 		func(h *Harness, ctx context.Context, c *Corpus) (Measure, error) {
-			return h.Import(ctx, c, ImportOptions{Source: "file://" + c.Dir + "/"})
+			return h.Import(ctx, c, ImportOptions{Source: "file://" + c.Dir + "/", Profile: true})
 		}},
 	{"2", "floor: parallel gunzip to io.Discard", "local disk", (*Harness).Gunzip},
 	{"3", "floor: gunzip + ctimport's JSON decoder, nothing stored", "local disk", (*Harness).Decode},
@@ -463,6 +468,8 @@ func (r *Report) finish() {
 			Value: fmt.Sprintf("%.2fx", r1.EventsPerSecond/peer.EventsPerSecond), Pass: r1.EventsPerSecond >= targetPeerS3*peer.EventsPerSecond},
 		{Name: "cores busy importing from the local disk (row 1L)", Target: fmt.Sprintf(">= %.0f%%", 100*targetBusy),
 			Value: fmt.Sprintf("%.0f%%", 100*local.CoresBusy), Pass: local.CoresBusy >= targetBusy},
+		{Name: "serial share of row 1L's CPU (its stages " + strings.Join(serialStages, " and ") + ")", Target: fmt.Sprintf("<= %.0f%%", 100*targetSerial),
+			Value: fmt.Sprintf("%.0f%%", 100*serialShare(local.Stages)), Pass: len(local.Stages) > 0 && serialShare(local.Stages) <= targetSerial},
 		{Name: "peak RSS of row 1", Target: "<= 300 MiB", Value: fmt.Sprintf("%.0f MiB", r1.PeakRSSMiB), Pass: r1.PeakRSSMiB <= targetPeakRSS>>20},
 		flat(grown),
 		flat(giant),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -203,7 +204,7 @@ func (r *run) pipeline() error {
 	c := newCommitter(r, w)
 	msgs := make(chan message, 2*r.e.opts.Concurrency)
 	outer, octx := errgroup.WithContext(ctx)
-	outer.Go(func() error { return c.loop(msgs) })
+	outer.Go(func() error { return inStage(octx, "commit", func() error { return c.loop(msgs) }) })
 	outer.Go(func() error {
 		defer close(msgs)
 		// A buffer lets the listing run ahead of the workers, so that the
@@ -213,7 +214,7 @@ func (r *run) pipeline() error {
 		inner.Go(func() error {
 			defer close(jobs)
 			defer r.progress.listing.Store(false)
-			return r.list(ictx, days, completed, jobs, msgs)
+			return inStage(ictx, "list", func() error { return r.list(ictx, days, completed, jobs, msgs) })
 		})
 		// Downloads run ahead of the CPU workers, so that the workers need
 		// not wait for the source's latency. The fetchers open objects with
@@ -223,18 +224,30 @@ func (r *run) pipeline() error {
 		var fetchers errgroup.Group
 		budget := semaphore.NewWeighted(r.e.opts.PrefetchBytes)
 		for range r.e.opts.Downloads {
-			fetchers.Go(func() error { return r.fetch(ictx, budget, jobs, fetched) })
+			fetchers.Go(func() error {
+				return inStage(ictx, "fetch", func() error { return r.fetch(ictx, budget, jobs, fetched) })
+			})
 		}
 		inner.Go(func() error {
 			defer close(fetched)
 			return fetchers.Wait()
 		})
 		for range r.e.opts.Concurrency {
-			inner.Go(func() error { return r.work(ictx, fetched, msgs) })
+			inner.Go(func() error {
+				return inStage(ictx, "decode", func() error { return r.work(ictx, fetched, msgs) })
+			})
 		}
 		return inner.Wait()
 	})
 	return outer.Wait()
+}
+
+// inStage runs f with the profiler label stage=name, so that a CPU profile
+// of an import tells its stages apart: list and commit run once, fetch and
+// decode in as many goroutines as the options say.
+func inStage(ctx context.Context, name string, f func() error) (err error) {
+	pprof.Do(ctx, pprof.Labels("stage", name), func(context.Context) { err = f() })
+	return err
 }
 
 // retry calls fn until it succeeds, fails for good, or the attempts run out.

@@ -106,6 +106,18 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	debug.SetMemoryLimit(c.mem.GoHeap)
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "ctimport: %v\n", err)
+			return exitError
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "ctimport: %s: %v\n", cpuProfileEnv, err)
+			}
+		}()
+	}
 	allowed := formats
 	if a.command == "query" {
 		allowed = append(slices.Clone(formats), "csv")
