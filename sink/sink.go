@@ -182,7 +182,9 @@ type Store interface {
 	// Query runs a read-only SQL statement. An event data store's ID, bare
 	// (as CloudTrail Lake writes it) or double-quoted, names its events table.
 	// args are bound to the statement's parameters (? placeholders), in
-	// order; their number must be the number of parameters.
+	// order; their number must be the number of parameters. An error of
+	// the query or of its Rows that wraps ErrOutOfMemory means it needed
+	// more memory than the store may take.
 	Query(ctx context.Context, statement string, args ...any) (Rows, error)
 
 	// Close releases the store. Open Writers must be closed first.
