@@ -9,8 +9,10 @@
 // decoders' working memory. What stays is a fixed share: the program's
 // code, DuckDB's structures outside its buffer pool, and the Go runtime.
 //
-// New derives every part from the limit and checks the rules between them;
-// nothing else in ctimport sets a memory size of its own.
+// New derives every part from the limit and checks the rules between them.
+// The ctimport command takes every memory size from a Budget; the defaults
+// of the engine's and the sinks' options serve their tests and other
+// programs that embed them.
 package budget
 
 import (
