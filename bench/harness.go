@@ -315,9 +315,9 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	if o.MemoryLimit != "" {
 		args = append(args, "--memory-limit", o.MemoryLimit)
 	}
-	runEnv := env
-	profilePath := filepath.Join(h.work, "usage", h.name("cpu")+".pprof")
+	runEnv, profilePath := env, ""
 	if o.Profile {
+		profilePath = filepath.Join(h.work, "usage", h.name("cpu")+".pprof")
 		runEnv = append(slices.Clip(env), "CTIMPORT_CPUPROFILE="+profilePath)
 	}
 	before, known := processCPU(h.minio.Pid())

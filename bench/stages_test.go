@@ -9,8 +9,11 @@ import (
 	"time"
 )
 
-// TestReadStages profiles two labeled goroutines that burn CPU, one three
-// times as long as the other, and reads their shares back.
+// spin is where burn leaves its work, so that the compiler keeps it.
+var spin uint64
+
+// TestReadStages profiles two labeled stretches of work, one three times
+// the other, and reads their shares back.
 func TestReadStages(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cpu.pprof")
 	f, err := os.Create(path)
@@ -20,17 +23,18 @@ func TestReadStages(t *testing.T) {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		t.Fatal(err)
 	}
-	burn := func(stage string, cpu time.Duration) {
+	// A unit of work takes about 0.3 s of CPU: counted in work, not in
+	// wall time, the ratio holds on a busy machine too.
+	unit := calibrate(300 * time.Millisecond)
+	burn := func(stage string, units int) {
 		pprof.Do(context.Background(), pprof.Labels("stage", stage), func(context.Context) {
-			for start := time.Now(); time.Since(start) < cpu; {
-				for i := 0; i < 1e5; i++ {
-					_ = i * i
-				}
+			for range units {
+				work(unit)
 			}
 		})
 	}
-	burn("decode", 300*time.Millisecond)
-	burn("commit", 900*time.Millisecond)
+	burn("decode", 1)
+	burn("commit", 3)
 	pprof.StopCPUProfile()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -56,5 +60,27 @@ func TestReadStages(t *testing.T) {
 	}
 	if _, err := readStages(filepath.Join(t.TempDir(), "missing.pprof")); err == nil {
 		t.Error("readStages of a missing file succeeded")
+	}
+}
+
+// work does n steps of arithmetic.
+func work(n int) {
+	x := spin
+	for i := range n {
+		x = x*6364136223846793005 + uint64(i)
+	}
+	spin = x
+}
+
+// calibrate returns the steps of work that take about d.
+func calibrate(d time.Duration) int {
+	n := 1 << 16
+	for {
+		start := time.Now()
+		work(n)
+		if el := time.Since(start); el >= d/8 {
+			return int(float64(n) * float64(d) / float64(el))
+		}
+		n *= 2
 	}
 }
