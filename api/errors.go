@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Exception is an error the API returns to its caller, named as the
@@ -65,4 +66,21 @@ func ExceptionName(err error) string {
 		return e.Name
 	}
 	return ""
+}
+
+// MaxMessage is the longest ErrorMessage of an import failure, and of an
+// import's or a query's error message, that the API allows.
+const MaxMessage = 1000
+
+// ShortMessage shortens s to MaxMessage bytes, on a rune boundary, ending
+// it with "..." when it cuts.
+func ShortMessage(s string) string {
+	if len(s) <= MaxMessage {
+		return s
+	}
+	s = s[:MaxMessage-3]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "..."
 }

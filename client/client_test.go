@@ -22,6 +22,7 @@ import (
 	"github.com/ctimport/ctimport/client"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/server"
@@ -93,7 +94,7 @@ func newEnv(t *testing.T, held bool) *env {
 	e.broken = logKey(day.Add(5*time.Hour), 9)
 	mem.Put(e.broken, []byte("this is no gzip stream"))
 	e.eng = engine.New(blockingStore{store}, engine.Options{
-		Backoff: time.Millisecond,
+		Config: pipeline.Config{Backoff: time.Millisecond},
 		OpenSource: func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 			if loc.Bucket != bucket {
 				return nil, fmt.Errorf("open %s: %w", loc, s3scan.ErrNoBucket)

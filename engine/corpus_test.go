@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
@@ -25,7 +26,7 @@ func TestRealParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := engine.New(store, engine.Options{
-		Backoff: time.Millisecond,
+		Config: pipeline.Config{Backoff: time.Millisecond},
 		OpenSource: func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 			return s3scan.NewDir(loc.Dir)
 		},

@@ -1,8 +1,8 @@
-// Package engine runs CloudTrail trail imports: it validates the import
-// operations of the CloudTrail API, finds the log files of an import's source,
-// reads them with bounded parallel workers and loads their events into a
-// sink, checkpointing every file so that a stop, a crash or a retry never
-// loses or duplicates an event.
+// Package engine implements the CloudTrail import and query operations over
+// one store: it validates their input, keeps the lifecycle of imports
+// (start, stop, retry, the final status, recovery after a crash) and of
+// queries, and verifies ended imports. The files of an import are loaded by
+// package pipeline, one run at a time.
 //
 // The engine knows sources only as s3scan.Source and stores only as
 // sink.Store; it holds no details of either.
@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink"
 )
@@ -63,31 +64,12 @@ type SourceOpener func(ctx context.Context, loc s3scan.Location, src api.S3Impor
 
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
-	// Concurrency is how many files are decoded at once.
-	Concurrency int
-	// Downloads is how many objects are fetched at once, ahead of the
-	// decoding, to hide the latency of the source.
-	Downloads int
-	// PrefetchBytes bounds the memory of the objects fetched and not yet
-	// decoded.
-	PrefetchBytes int64
-	// Attempts is how often a file is read before a transient error is final.
-	Attempts int
-	// Backoff is the wait before the second attempt; it doubles with each attempt.
-	Backoff time.Duration
-	// BatchEvents is how many events a commit gathers before it is made.
-	BatchEvents int
-	// SyncInterval is the longest committed files wait to become durable,
-	// and visible to the import's statistics.
-	SyncInterval time.Duration
-	// MaxRecordSize caps the size of one record, in bytes; a file with a
-	// larger record fails with LimitExceeded.
-	MaxRecordSize int
-	// MaxFileSize caps the decompressed size of one log file, in bytes; a
-	// larger file fails with LimitExceeded. The cap is counted as the file
-	// is read, so that no more than MaxFileSize bytes of it are ever
-	// decompressed.
-	MaxFileSize int64
+	// Config sizes and paces the pipelines of imports: Concurrency
+	// decoders, Downloads fetchers ahead of them within PrefetchBytes,
+	// Attempts at a file with Backoff between them, BatchEvents events a
+	// commit, a sync every SyncInterval, and the caps MaxRecordSize and
+	// MaxFileSize, beyond which a file fails with LimitExceeded.
+	pipeline.Config
 	// OpenSource opens import sources; the default is Sources("").
 	OpenSource SourceOpener
 	// Region and Account go into the ARNs of new event data stores.
@@ -379,3 +361,8 @@ func (e *Engine) Query(ctx context.Context, statement string, args ...any) (sink
 // OneLine folds a message, such as DuckDB's errors that point at the
 // statement on lines of their own, into one line.
 func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Progress is a snapshot of a running import's counters, for progress
+// displays. Unlike the import's statistics, which count what is committed
+// over all its runs, it counts this run only.
+type Progress = pipeline.Progress

@@ -79,13 +79,13 @@ func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput, opts 
 	if err := e.store.PutImport(ctx, imp); err != nil {
 		return api.Import{}, fmt.Errorf("engine: start import: %w", err)
 	}
-	r := newRun(e, imp, src, opts)
+	r := newRun(imp, src, opts, e.opts.Now())
 	e.runs[imp.ID] = r
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer close(r.done)
-		r.execute()
+		e.execute(r)
 		e.count(r)
 	}()
 	return e.importOut(ctx, imp, false)
@@ -309,7 +309,7 @@ func (e *Engine) Wait(ctx context.Context, id string) (api.Import, Progress, err
 		case <-ctx.Done():
 			return api.Import{}, Progress{}, ctx.Err()
 		}
-		p = r.progress.snapshot()
+		p = r.progress.Snapshot()
 		if r.unrecorded != nil {
 			return api.Import{}, p, r.unrecorded
 		}
@@ -327,7 +327,7 @@ func (e *Engine) Progress(id string) (Progress, bool) {
 	if r == nil || r.ended() {
 		return Progress{}, false
 	}
-	return r.progress.snapshot(), true
+	return r.progress.Snapshot(), true
 }
 
 func (e *Engine) isRunning(id string) bool {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -56,7 +57,7 @@ func repeated(head string, fill []byte, n int, tail string) (data []byte, fillSi
 func (e *env) onlyFailure(id, key string) api.ImportFailureListItem {
 	e.t.Helper()
 	failures := e.failureList(id)
-	if len(failures) != 1 || failures[0].Location != key || failures[0].ErrorType != engine.ErrorLimitExceeded {
+	if len(failures) != 1 || failures[0].Location != key || failures[0].ErrorType != pipeline.ErrorLimitExceeded {
 		e.t.Fatalf("failures %+v; want one LimitExceeded of %s", failures, key)
 	}
 	return failures[0]
@@ -74,7 +75,7 @@ func TestMaxFileSize(t *testing.T) {
 			failed bool
 		}{{size, false}, {size - 1, true}, {2 * size, false}, {1, true}} {
 			t.Run(fmt.Sprintf("%s max %d of %d", ext, tt.max, size), func(t *testing.T) {
-				e := newEnv(t, engine.Options{MaxFileSize: tt.max})
+				e := newEnv(t, engine.Options{Config: pipeline.Config{MaxFileSize: tt.max}})
 				k := logKey("", account, region, at, "Capped0000000001", ext)
 				data := doc
 				if ext == ".json.gz" {
@@ -106,7 +107,7 @@ func TestMaxFileSize(t *testing.T) {
 // the reading a few MiB past it.
 func TestGzipBomb(t *testing.T) {
 	const maxFile = 8 << 20
-	e := newEnv(t, engine.Options{MaxFileSize: maxFile, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{MaxFileSize: maxFile, PrefetchBytes: 1}})
 	at := time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)
 	k := key(at)
 	bomb, member := repeated(`{"Records":[`+string(record(ev{id: "bomb-1", at: at})), bytes.Repeat([]byte(" "), 1<<20), 10<<10,
@@ -144,7 +145,7 @@ func TestLargeRecord(t *testing.T) {
 	data, member := repeated(head, bytes.Repeat([]byte("x"), 1<<20), size>>20, `"}}]}`)
 
 	t.Run("default cap", func(t *testing.T) {
-		e := newEnv(t, engine.Options{PrefetchBytes: 1})
+		e := newEnv(t, engine.Options{Config: pipeline.Config{PrefetchBytes: 1}})
 		e.putRaw(k, data)
 		read := e.countReads()
 		imp, _ := e.run()
@@ -165,7 +166,7 @@ func TestLargeRecord(t *testing.T) {
 		if testing.Short() {
 			t.Skip("decodes 200 MiB")
 		}
-		e := newEnv(t, engine.Options{MaxRecordSize: 256 << 20, PrefetchBytes: 1})
+		e := newEnv(t, engine.Options{Config: pipeline.Config{MaxRecordSize: 256 << 20, PrefetchBytes: 1}})
 		e.putRaw(k, data)
 		imp, _ := e.run()
 		if imp.ImportStatus != api.StatusCompleted || imp.ImportStatistics.EventsCompleted != 1 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 )
 
 // pages collects every page of a listing made with max results per page,
@@ -228,7 +229,7 @@ func TestListImportFailures(t *testing.T) {
 		var keys []string
 		for _, f := range got {
 			keys = append(keys, f.Location)
-			if f.Status != api.FailureFailed || f.ErrorType != engine.ErrorInvalidGzip {
+			if f.Status != api.FailureFailed || f.ErrorType != pipeline.ErrorInvalidGzip {
 				t.Errorf("failure %+v", f)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
@@ -50,7 +51,7 @@ func TestOddInputs(t *testing.T) {
 			events: map[string]columns{"bom": {"eventName": "x"}}},
 		{name: "gzip members cut inside records", data: append(append(gz([]byte(multi[:40])), gz([]byte(multi[40:100]))...), gz([]byte(multi[100:]))...),
 			events: map[string]columns{"multi-1": {"eventName": "a"}, "multi-2": {"eventName": "b"}, "multi-3": {"eventName": "c"}}},
-		{name: "100,000 levels of nesting", data: gz([]byte(oddDoc(deep))), errorType: engine.ErrorLimitExceeded},
+		{name: "100,000 levels of nesting", data: gz([]byte(oddDoc(deep))), errorType: pipeline.ErrorLimitExceeded},
 		{name: "huge numbers", data: gz([]byte(oddDoc(oddRecord("huge", `,"requestParameters":{"big":`+digits+`,"e":1e400},"tiny":-1e-400,"int":-`+digits)))),
 			events: map[string]columns{"huge": {"requestParameters": `{"big":` + digits + `,"e":1e400}`, "extraFields": `{"tiny":-1e-400,"int":-` + digits + `}`}}},
 		{name: "invalid UTF-8", data: gz([]byte(oddDoc(oddRecord("utf8", ",\"userAgent\":\"a\xffb\",\"requestParameters\":{\"k\":\"\xc3\"}")))),
@@ -70,7 +71,7 @@ func TestOddInputs(t *testing.T) {
 	}
 	mem := s3scantest.NewMem()
 	eng := engine.New(store, engine.Options{
-		Backoff: time.Millisecond,
+		Config: pipeline.Config{Backoff: time.Millisecond},
 		OpenSource: func(context.Context, s3scan.Location, api.S3ImportSource) (s3scan.Source, error) {
 			return mem, nil
 		},
@@ -205,7 +206,7 @@ func TestOddKeys(t *testing.T) {
 		if st := *imp.ImportStatistics; st.PrefixesFound != 1 || st.FilesCompleted != 1 || st.EventsCompleted != 2 || st.FailedEntries != 1 {
 			t.Fatalf("import ended %s with %+v (%q); want 1 prefix, 1 file, 2 events, 1 failure", imp.ImportStatus, st, e.message(imp.ImportId))
 		}
-		if f, ok := e.failures(imp.ImportId)[bad]; !ok || f.ErrorType != engine.ErrorInvalidGzip {
+		if f, ok := e.failures(imp.ImportId)[bad]; !ok || f.ErrorType != pipeline.ErrorInvalidGzip {
 			t.Errorf("failures %+v; want %q InvalidGzip", e.failures(imp.ImportId), bad)
 		}
 		_, keys := e.stored(e.eds)
@@ -246,7 +247,7 @@ func TestOddKeys(t *testing.T) {
 		t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey())
 		t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey())
 		e := newEnv(t, engine.Options{})
-		e.eng = engine.New(e.store, engine.Options{Backoff: time.Millisecond, OpenSource: engine.Sources(srv.Endpoint())})
+		e.eng = engine.New(e.store, engine.Options{Config: pipeline.Config{Backoff: time.Millisecond}, OpenSource: engine.Sources(srv.Endpoint())})
 		t.Cleanup(func() { e.eng.Close() })
 		check(t, e, "s3://"+bucket+"/"+oddPrefix, "")
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 )
 
@@ -108,7 +109,7 @@ func TestProgress(t *testing.T) {
 
 // TestProgressDuringRun checks the live counters of a running import.
 func TestProgressDuringRun(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1, SyncInterval: 10 * time.Millisecond}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	keys := []string{key(day.Add(time.Hour)), key(day.Add(2 * time.Hour)), key(day.Add(3 * time.Hour))}
 	for i, k := range keys {
@@ -180,7 +181,7 @@ func TestWaitAfterRunEnded(t *testing.T) {
 // TestTotals checks that Totals adds up the runs of an Engine, running and
 // ended, and that its counters never go down.
 func TestTotals(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1, MaxOngoingImports: 2})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: 1}, MaxOngoingImports: 2})
 	if got := e.eng.Totals(); got != (engine.Totals{}) {
 		t.Errorf("Totals of a new Engine %+v", got)
 	}

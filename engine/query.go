@@ -467,7 +467,7 @@ func errorMessage(err error) string {
 	if len(s) < 4 {
 		s = "the query failed: " + s
 	}
-	return limit(s)
+	return api.ShortMessage(s)
 }
 
 // resultText returns a value of a query's results as text.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
 )
@@ -37,7 +38,7 @@ func putDays(e *env, first time.Time, days, files, n int) []string {
 // it: the retry reads only what the stopped run did not commit, and the
 // store ends with every event once.
 func TestStopAndRetry(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 3, 3, 50)
 	stopAt := 4 // the second file of the second day
 	hook, reached := gate(keys[stopAt])
@@ -115,7 +116,7 @@ func TestStopAndRetry(t *testing.T) {
 func TestStopDuringRead(t *testing.T) {
 	// One fetch at a time, streamed: the worker reads the slow file after
 	// the first one.
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	first, slow := key(day.Add(time.Hour)), key(day.Add(2*time.Hour))
 	e.put(first, evs("first", 10, day)...)
@@ -160,7 +161,7 @@ func TestStopDuringRead(t *testing.T) {
 func TestCommitFailure(t *testing.T) {
 	disk := errors.New("disk full")
 	t.Run("first commit", func(t *testing.T) {
-		e := newEnv(t, engine.Options{BatchEvents: 1})
+		e := newEnv(t, engine.Options{Config: pipeline.Config{BatchEvents: 1}})
 		putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 3, 20)
 		e.store.FailCommits(1, disk)
 		imp, _ := e.run()
@@ -188,7 +189,7 @@ func TestCommitFailure(t *testing.T) {
 		}
 	})
 	t.Run("mid run", func(t *testing.T) {
-		e := newEnv(t, engine.Options{BatchEvents: 1, Concurrency: 1, Downloads: 1, SyncInterval: 10 * time.Millisecond})
+		e := newEnv(t, engine.Options{Config: pipeline.Config{BatchEvents: 1, Concurrency: 1, Downloads: 1, SyncInterval: 10 * time.Millisecond}})
 		keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 4, 20)
 		// Once the first 3 files are committed (one commit each), the
 		// next commit fails.
@@ -280,7 +281,7 @@ func TestRetryRules(t *testing.T) {
 	if len(f) != 2 {
 		t.Errorf("failure entries %+v, want the 2 fixed files", f)
 	}
-	for k, typ := range map[string]string{broken: engine.ErrorInvalidGzip, gone: engine.ErrorSourceRead} {
+	for k, typ := range map[string]string{broken: pipeline.ErrorInvalidGzip, gone: pipeline.ErrorSourceRead} {
 		if f[k].Status != api.FailureSucceeded || f[k].ErrorType != typ {
 			t.Errorf("failure of %s: %+v, want SUCCEEDED with its ErrorType %s", k, f[k], typ)
 		}
@@ -312,7 +313,7 @@ func TestRetryRules(t *testing.T) {
 // TestRetryNewFiles checks that a retry also reads files delivered into a
 // prefix the stopped run had not finished.
 func TestRetryNewFiles(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	keys := putDays(e, day, 1, 3, 5)
 	hook, reached := gate(keys[1])
@@ -335,7 +336,7 @@ func TestRetryNewFiles(t *testing.T) {
 // INITIALIZING or IN_PROGRESS as STOPPED, leaves running and ended imports
 // alone, and that a recovered import can be retried.
 func TestRecover(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	keys := putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 2, 2, 10)
 	hook, reached := gate(keys[2])
 	e.spy.setWrap(hook)
@@ -519,7 +520,7 @@ func TestIncremental(t *testing.T) {
 // TestIncrementalIgnoresUnfinished checks that an incremental import does
 // not start after an import that was stopped before it finished.
 func TestIncrementalIgnoresUnfinished(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	keys := putDays(e, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), 3, 2, 3)
 	hook, reached := gate(keys[len(keys)-1])
 	e.spy.setWrap(hook)

@@ -16,6 +16,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink/memsink"
 )
@@ -182,7 +183,7 @@ func TestImportRoleRefusedOnRenewal(t *testing.T) {
 	}
 	store := memsink.New()
 	defer store.Close()
-	eng := engine.New(store, engine.Options{OpenSource: open, Backoff: time.Millisecond})
+	eng := engine.New(store, engine.Options{Config: pipeline.Config{Backoff: time.Millisecond}, OpenSource: open})
 	defer eng.Close()
 	eds, err := eng.CreateEventDataStore(t.Context(), api.CreateEventDataStoreInput{Name: "trail"})
 	if err != nil {
@@ -208,7 +209,7 @@ func TestImportRoleRefusedOnRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range out.Failures {
-		if f.ErrorType != engine.ErrorAccessDenied || f.Status != api.FailureFailed ||
+		if f.ErrorType != pipeline.ErrorAccessDenied || f.Status != api.FailureFailed ||
 			!strings.Contains(f.ErrorMessage, "cannot assume role "+role+": AccessDenied") || strings.Contains(f.ErrorMessage, srv.SecretKey()) {
 			t.Errorf("failure %+v, want FAILED AccessDenied saying the role cannot be assumed", f)
 		}

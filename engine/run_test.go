@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
@@ -253,49 +254,49 @@ func badFiles(day time.Time) []badFile {
 	// A big file cut short: its first records decode before the end.
 	recs, ids := good("truncated", 3000)
 	whole := gz(logDoc(recs...))
-	add("truncated gzip", ".json.gz", whole[:len(whole)*2/3], nil, engine.ErrorTruncatedFile, ids)
+	add("truncated gzip", ".json.gz", whole[:len(whole)*2/3], nil, pipeline.ErrorTruncatedFile, ids)
 	recs, ids = good("notgzip", 3)
-	add("not gzip", ".json.gz", logDoc(recs...), nil, engine.ErrorInvalidGzip, ids)
-	add("short, not gzip", ".json.gz", []byte("garbage"), nil, engine.ErrorInvalidGzip, nil)
+	add("not gzip", ".json.gz", logDoc(recs...), nil, pipeline.ErrorInvalidGzip, ids)
+	add("short, not gzip", ".json.gz", []byte("garbage"), nil, pipeline.ErrorInvalidGzip, nil)
 	// Every record is valid but the gzip trailer's checksum is not.
 	recs, ids = good("checksum", 1500)
 	data := gz(logDoc(recs...))
 	data[len(data)-8] ^= 0xff
-	add("bad gzip checksum", ".json.gz", data, nil, engine.ErrorInvalidGzip, ids)
+	add("bad gzip checksum", ".json.gz", data, nil, pipeline.ErrorInvalidGzip, ids)
 	recs, ids = good("badjson", 2)
-	add("invalid JSON", ".json.gz", gz([]byte(`{"Records":[`+string(recs[0])+`,`+string(recs[1])+`,{"eventID" "x"}]}`)), nil, engine.ErrorInvalidJSON, ids)
-	add("invalid JSON, plain", ".json", []byte(`{"Records":[}`), nil, engine.ErrorInvalidJSON, nil)
-	add("no Records", ".json.gz", gz([]byte(`{"records":[],"Events":[1]}`)), nil, engine.ErrorMissingRecords, nil)
-	add("Records not an array", ".json.gz", gz([]byte(`{"Records":{"eventID":"x"}}`)), nil, engine.ErrorMissingRecords, nil)
-	add("top level array", ".json.gz", gz([]byte(`[{"Records":[]}]`)), nil, engine.ErrorMissingRecords, nil)
+	add("invalid JSON", ".json.gz", gz([]byte(`{"Records":[`+string(recs[0])+`,`+string(recs[1])+`,{"eventID" "x"}]}`)), nil, pipeline.ErrorInvalidJSON, ids)
+	add("invalid JSON, plain", ".json", []byte(`{"Records":[}`), nil, pipeline.ErrorInvalidJSON, nil)
+	add("no Records", ".json.gz", gz([]byte(`{"records":[],"Events":[1]}`)), nil, pipeline.ErrorMissingRecords, nil)
+	add("Records not an array", ".json.gz", gz([]byte(`{"Records":{"eventID":"x"}}`)), nil, pipeline.ErrorMissingRecords, nil)
+	add("top level array", ".json.gz", gz([]byte(`[{"Records":[]}]`)), nil, pipeline.ErrorMissingRecords, nil)
 	// More than one chunk of good records before the bad one.
 	recs, ids = good("notobject", 1100)
-	add("record not an object", ".json.gz", gz(logDoc(append(recs, json.RawMessage(`42`))...)), nil, engine.ErrorInvalidRecord, ids)
+	add("record not an object", ".json.gz", gz(logDoc(append(recs, json.RawMessage(`42`))...)), nil, pipeline.ErrorInvalidRecord, ids)
 	recs, ids = good("notime", 2)
 	var m map[string]json.RawMessage
 	json.Unmarshal(record(ev{id: "notime-x", at: day}), &m)
 	delete(m, "eventTime")
-	add("record without eventTime", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, engine.ErrorInvalidRecord, ids)
+	add("record without eventTime", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
 	m["eventTime"] = mustJSON("yesterday")
-	add("record with invalid eventTime", ".json.gz", gz(logDoc(mustJSON(m))), nil, engine.ErrorInvalidRecord, nil)
+	add("record with invalid eventTime", ".json.gz", gz(logDoc(mustJSON(m))), nil, pipeline.ErrorInvalidRecord, nil)
 	recs, ids = good("noid", 2)
 	json.Unmarshal(record(ev{id: "noid-x", at: day}), &m)
 	delete(m, "eventID")
-	add("record without eventID", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, engine.ErrorInvalidRecord, ids)
-	add("empty object", ".json.gz", nil, nil, engine.ErrorEmptyFile, nil)
-	add("empty plain object", ".json", nil, nil, engine.ErrorEmptyFile, nil)
-	add("empty gzip content", ".json.gz", gz(nil), nil, engine.ErrorEmptyFile, nil)
+	add("record without eventID", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
+	add("empty object", ".json.gz", nil, nil, pipeline.ErrorEmptyFile, nil)
+	add("empty plain object", ".json", nil, nil, pipeline.ErrorEmptyFile, nil)
+	add("empty gzip content", ".json.gz", gz(nil), nil, pipeline.ErrorEmptyFile, nil)
 	recs, ids = good("vanished", 2)
-	add("vanished object", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrNotFound)}, engine.ErrorObjectNotFound, ids)
+	add("vanished object", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrNotFound)}, pipeline.ErrorObjectNotFound, ids)
 	recs, ids = good("denied", 2)
-	add("access denied", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrAccessDenied)}, engine.ErrorAccessDenied, ids)
+	add("access denied", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrAccessDenied)}, pipeline.ErrorAccessDenied, ids)
 	recs, ids = good("reset", 2000)
 	data = gz(logDoc(recs...))
-	add("read error", ".json.gz", data, &s3scantest.Fault{Read: errors.New("connection reset by peer"), ReadAfter: int64(len(data) / 2)}, engine.ErrorSourceRead, ids)
+	add("read error", ".json.gz", data, &s3scantest.Fault{Read: errors.New("connection reset by peer"), ReadAfter: int64(len(data) / 2)}, pipeline.ErrorSourceRead, ids)
 	recs, ids = good("huge", 1)
 	json.Unmarshal(record(ev{id: "huge-x", at: day}), &m)
 	m["requestParameters"] = mustJSON(map[string]string{"blob": strings.Repeat("x", 100<<10)})
-	add("record too large", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, engine.ErrorLimitExceeded, append(ids, "huge-x"))
+	add("record too large", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorLimitExceeded, append(ids, "huge-x"))
 	return out
 }
 
@@ -303,7 +304,7 @@ func badFiles(day time.Time) []badFile {
 // stores none of its events, and does not keep the other files from being
 // imported.
 func TestBadFiles(t *testing.T) {
-	e := newEnv(t, engine.Options{MaxRecordSize: 64 << 10, BatchEvents: 100})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{MaxRecordSize: 64 << 10, BatchEvents: 100}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	bad := badFiles(day.Add(time.Hour))
 	for _, b := range bad {
@@ -384,7 +385,7 @@ func TestBadFiles(t *testing.T) {
 // reads SUCCEEDED; one that keeps failing fails after Options.Attempts.
 func TestTransientErrors(t *testing.T) {
 	const attempts = 3
-	e := newEnv(t, engine.Options{Attempts: attempts, BatchEvents: 10})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Attempts: attempts, BatchEvents: 10}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	recoversOpen, recoversRead, fails, fine := key(day.Add(time.Hour)), key(day.Add(2*time.Hour)), key(day.Add(3*time.Hour)), key(day.Add(4*time.Hour))
 	e.put(recoversOpen, evs("ro", 5, day)...)
@@ -414,12 +415,12 @@ func TestTransientErrors(t *testing.T) {
 		t.Errorf("failure entries %+v, want 3", f)
 	}
 	for _, k := range []string{recoversOpen, recoversRead} {
-		if f[k].Status != api.FailureSucceeded || f[k].ErrorType != engine.ErrorSourceRead {
-			t.Errorf("failure of %s: %+v, want SUCCEEDED with ErrorType %s", k, f[k], engine.ErrorSourceRead)
+		if f[k].Status != api.FailureSucceeded || f[k].ErrorType != pipeline.ErrorSourceRead {
+			t.Errorf("failure of %s: %+v, want SUCCEEDED with ErrorType %s", k, f[k], pipeline.ErrorSourceRead)
 		}
 	}
-	if f[fails].Status != api.FailureFailed || f[fails].ErrorType != engine.ErrorSourceRead || !strings.Contains(f[fails].ErrorMessage, "SlowDown") {
-		t.Errorf("failure of %s: %+v, want FAILED %s naming the error", fails, f[fails], engine.ErrorSourceRead)
+	if f[fails].Status != api.FailureFailed || f[fails].ErrorType != pipeline.ErrorSourceRead || !strings.Contains(f[fails].ErrorMessage, "SlowDown") {
+		t.Errorf("failure of %s: %+v, want FAILED %s naming the error", fails, f[fails], pipeline.ErrorSourceRead)
 	}
 	if _, ok := f[fine]; ok {
 		t.Errorf("a file that never failed has a failure entry")
@@ -469,7 +470,7 @@ func TestRetryAfterChange(t *testing.T) {
 // TestRetryStatusDuringRun checks that a file waiting for its next attempt
 // is listed with status RETRY while the import runs.
 func TestRetryStatusDuringRun(t *testing.T) {
-	e := newEnv(t, engine.Options{Attempts: 3, Backoff: time.Hour, BatchEvents: 1, SyncInterval: 10 * time.Millisecond})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Attempts: 3, Backoff: time.Hour, BatchEvents: 1, SyncInterval: 10 * time.Millisecond}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	flaky, fine := key(day.Add(time.Hour)), key(day.Add(2*time.Hour))
 	e.put(flaky, evs("flaky", 5, day)...)
@@ -483,8 +484,8 @@ func TestRetryStatusDuringRun(t *testing.T) {
 		return f.Status != ""
 	})
 	eventually(t, "the commit of the good file", func() bool { return e.importedKeys(id)[fine] })
-	if f.Status != api.FailureRetry || f.ErrorType != engine.ErrorSourceRead || f.Location != flaky {
-		t.Errorf("failure entry %+v, want RETRY %s of %s", f, engine.ErrorSourceRead, flaky)
+	if f.Status != api.FailureRetry || f.ErrorType != pipeline.ErrorSourceRead || f.Location != flaky {
+		t.Errorf("failure entry %+v, want RETRY %s of %s", f, pipeline.ErrorSourceRead, flaky)
 	}
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("status %s while a retry is waiting, want IN_PROGRESS", st)
@@ -525,7 +526,7 @@ func TestListErrors(t *testing.T) {
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	dayPrefix := "AWSLogs/" + account + "/CloudTrail/" + region + "/2023/07/10/"
 	t.Run("transient", func(t *testing.T) {
-		e := newEnv(t, engine.Options{Attempts: 3})
+		e := newEnv(t, engine.Options{Config: pipeline.Config{Attempts: 3}})
 		e.put(key(day.Add(time.Hour)), evs("l", 3, day)...)
 		e.mem.FailList("AWSLogs/", transient, 2)
 		e.mem.FailList(dayPrefix, transient, 2)
@@ -663,7 +664,7 @@ func TestTimeWindowOpenEnded(t *testing.T) {
 // TestDedup checks that an event is stored once per event data store,
 // however often it is delivered or imported.
 func TestDedup(t *testing.T) {
-	e := newEnv(t, engine.Options{BatchEvents: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{BatchEvents: 1}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	all := evs("e", 8, day)
 	a, b, c := key(day.Add(time.Hour)), key(day.Add(2*time.Hour)), key(day.Add(26*time.Hour))
@@ -709,7 +710,7 @@ func TestDedup(t *testing.T) {
 
 // TestConcurrentStores runs imports into different stores at once.
 func TestConcurrentStores(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 3, BatchEvents: 50, MaxOngoingImports: 4})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 3, BatchEvents: 50}, MaxOngoingImports: 4})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	for i := range 20 {
 		e.put(key(day.Add(time.Duration(i)*7*time.Hour)), evs(fmt.Sprintf("c%d", i), 100, day)...)
@@ -732,7 +733,7 @@ func TestConcurrentStores(t *testing.T) {
 
 // TestCloseStopsImports checks that Close stops running imports.
 func TestCloseStopsImports(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	k := key(day.Add(time.Hour))
 	e.put(k, evs("x", 2, day)...)
@@ -756,7 +757,7 @@ func TestCloseStopsImports(t *testing.T) {
 // of them are under way, which only fetchers running side by side reach.
 func TestPrefetch(t *testing.T) {
 	const files = 8
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: files})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: files}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	for i := range files {
 		k := key(day.Add(time.Duration(i+1) * time.Minute))
@@ -789,7 +790,7 @@ func TestPrefetch(t *testing.T) {
 // into memory are read by the workers within the life of the context they
 // were opened with, also once every fetcher is done.
 func TestStreamsOutliveFetchers(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 4, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 4, PrefetchBytes: 1}})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	for i := range 6 {
 		k := key(day.Add(time.Duration(i+1) * time.Minute))

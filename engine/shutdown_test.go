@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 )
 
 // TestShutdownAndClose stops an import in the middle of a run with
@@ -31,7 +32,7 @@ func TestShutdownAndClose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+			e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 			day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 			keys := putDays(e, day, 2, 3, 20)
 

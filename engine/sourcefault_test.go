@@ -15,6 +15,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink/memsink"
 )
@@ -119,11 +120,13 @@ func TestSourceServerDown(t *testing.T) {
 		return nil
 	}}
 	e.opts = engine.Options{
-		Attempts:     attempts,
-		Backoff:      10 * time.Millisecond,
-		Concurrency:  4, // a worker for each file that fails, and one more
-		BatchEvents:  1,
-		SyncInterval: 10 * time.Millisecond,
+		Config: pipeline.Config{
+			Attempts:     attempts,
+			Backoff:      10 * time.Millisecond,
+			Concurrency:  4, // a worker for each file that fails, and one more
+			BatchEvents:  1,
+			SyncInterval: 10 * time.Millisecond,
+		},
 		OpenSource: func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 			return s3scan.NewS3(ctx, s3scan.S3Config{Bucket: loc.Bucket, Endpoint: srv.Endpoint(), Transport: ht})
 		},
@@ -152,8 +155,8 @@ func TestSourceServerDown(t *testing.T) {
 		return f[lost[0]].Status == api.FailureRetry && f[lost[1]].Status == api.FailureRetry && f[back].Status == api.FailureRetry
 	})
 	for _, k := range []string{lost[0], lost[1], back} {
-		if f[k].ErrorType != engine.ErrorSourceRead || !strings.Contains(f[k].ErrorMessage, "connection refused") {
-			t.Errorf("failure of %s while the server is down: %+v, want %s saying the connection was refused", k, f[k], engine.ErrorSourceRead)
+		if f[k].ErrorType != pipeline.ErrorSourceRead || !strings.Contains(f[k].ErrorMessage, "connection refused") {
+			t.Errorf("failure of %s while the server is down: %+v, want %s saying the connection was refused", k, f[k], pipeline.ErrorSourceRead)
 		}
 	}
 	if st := e.status(id); st != api.StatusInProgress {
@@ -174,12 +177,12 @@ func TestSourceServerDown(t *testing.T) {
 	}
 	f = e.failures(id)
 	for _, k := range lost {
-		if f[k].Status != api.FailureFailed || f[k].ErrorType != engine.ErrorSourceRead || !strings.Contains(f[k].ErrorMessage, "connection refused") {
-			t.Errorf("failure of %s: %+v, want FAILED %s", k, f[k], engine.ErrorSourceRead)
+		if f[k].Status != api.FailureFailed || f[k].ErrorType != pipeline.ErrorSourceRead || !strings.Contains(f[k].ErrorMessage, "connection refused") {
+			t.Errorf("failure of %s: %+v, want FAILED %s", k, f[k], pipeline.ErrorSourceRead)
 		}
 	}
-	if f[back].Status != api.FailureSucceeded || f[back].ErrorType != engine.ErrorSourceRead {
-		t.Errorf("failure of %s: %+v, want SUCCEEDED with its ErrorType %s", back, f[back], engine.ErrorSourceRead)
+	if f[back].Status != api.FailureSucceeded || f[back].ErrorType != pipeline.ErrorSourceRead {
+		t.Errorf("failure of %s: %+v, want SUCCEEDED with its ErrorType %s", back, f[back], pipeline.ErrorSourceRead)
 	}
 	if len(f) != 3 {
 		t.Errorf("failure entries %+v, want those of the 3 held files", f)
@@ -211,7 +214,7 @@ func TestSourceServerDown(t *testing.T) {
 	}
 	f = e.failures(id)
 	for _, k := range append(lost, back) {
-		if f[k].Status != api.FailureSucceeded || f[k].ErrorType != engine.ErrorSourceRead {
+		if f[k].Status != api.FailureSucceeded || f[k].ErrorType != pipeline.ErrorSourceRead {
 			t.Errorf("failure of %s after the retry: %+v, want SUCCEEDED", k, f[k])
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
@@ -295,7 +296,7 @@ func TestStoreDiskFull(t *testing.T) {
 		{"every write", "Sync", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newDuckEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: perFile, SyncInterval: 10 * time.Millisecond})
+			d := newDuckEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, BatchEvents: perFile, SyncInterval: 10 * time.Millisecond}})
 			d.put(days, files, perFile)
 			// A file every few milliseconds: the run syncs its commits
 			// several times.
@@ -362,7 +363,7 @@ func TestStoreDiskFull(t *testing.T) {
 			case tc.everything:
 			case imp.ImportStatus != api.StatusFailed:
 				t.Errorf("import %s, want FAILED", imp.ImportStatus)
-			case !strings.Contains(msg, "engine: "+strings.ToLower(tc.at)) || !strings.Contains(msg, "no space left on device") || !strings.Contains(msg, disk.wal):
+			case !strings.Contains(msg, "pipeline: "+strings.ToLower(tc.at)) || !strings.Contains(msg, "no space left on device") || !strings.Contains(msg, disk.wal):
 				t.Errorf("Message %q; want it to say that the %s failed: no space left on device, naming the file", msg, strings.ToLower(tc.at))
 			}
 			if st := imp.ImportStatistics; st.FailedEntries != 0 {

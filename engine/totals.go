@@ -27,7 +27,7 @@ func (e *Engine) Totals() Totals {
 	for _, r := range e.runs {
 		if !r.counted {
 			t.ImportsRunning++
-			t.add(r.progress.snapshot())
+			t.add(r.progress.Snapshot())
 		}
 	}
 	last := &e.reported
@@ -42,6 +42,6 @@ func (e *Engine) Totals() Totals {
 func (e *Engine) count(r *run) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.ended.add(r.progress.snapshot())
+	e.ended.add(r.progress.Snapshot())
 	r.counted = true
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink/memsink"
 )
 
@@ -122,7 +123,7 @@ func TestStartImportDestinations(t *testing.T) {
 // also when more imports may run, and that a running import cannot be
 // retried.
 func TestOngoingImport(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1, MaxOngoingImports: 2})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}, MaxOngoingImports: 2})
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	k := key(day.Add(12 * time.Hour))
 	e.put(k, evs("o", 2, day.Add(11*time.Hour))...)

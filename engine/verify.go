@@ -2,12 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink"
 )
@@ -104,9 +104,7 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 	if err != nil {
 		return VerifySummary{}, err
 	}
-	// A run that never executes lends the verifier the import's window,
-	// time range, retries and file reading.
-	v := &verifier{r: &run{e: e, imp: imp, storeID: imp.StoreID, src: src}, report: report}
+	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, report: report}
 	if err := v.verify(ctx, loc.Prefix); err != nil {
 		return VerifySummary{}, fmt.Errorf("engine: verify import %s: %w", imp.ID, err)
 	}
@@ -115,7 +113,10 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 
 // verifier is one run of Verify.
 type verifier struct {
-	r      *run
+	store  sink.Store
+	imp    sink.Import
+	src    s3scan.Source
+	cfg    pipeline.Config // the retries and caps the import read with
 	report func(Drift)
 	sum    VerifySummary
 	stored map[string]int64 // events in the store within the time range, by key
@@ -128,27 +129,25 @@ func (v *verifier) drift(kind DriftKind, key, format string, args ...any) {
 	v.report(Drift{Kind: kind, Location: key, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (v *verifier) store() sink.Store { return v.r.e.store }
-
 // verify compares the day prefixes of the source below root, then those
 // with checkpoint rows that the source does not have any more, then the
 // totals.
 func (v *verifier) verify(ctx context.Context, root string) error {
-	imp := v.r.imp
+	imp := v.imp
 	var days []s3scan.DayPrefix
-	err := v.r.retry(ctx, func() error {
+	err := v.cfg.Retry(ctx, nil, func() error {
 		var err error
-		days, _, err = s3scan.Discover(ctx, v.r.src, root, v.r.window())
+		days, _, err = s3scan.Discover(ctx, v.src, root, pipeline.Window(v.imp))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("discover prefixes of %s: %w", imp.SourceURI, err)
 	}
-	v.stored, err = v.store().EventCounts(ctx, imp.StoreID, sink.EventCountQuery{Prefix: root, Start: imp.StartEventTime, End: imp.EndEventTime})
+	v.stored, err = v.store.EventCounts(ctx, imp.StoreID, sink.EventCountQuery{Prefix: root, Start: imp.StartEventTime, End: imp.EndEventTime})
 	if err != nil {
 		return err
 	}
-	rows, err := v.store().Prefixes(ctx, imp.ID)
+	rows, err := v.store.Prefixes(ctx, imp.ID)
 	if err != nil {
 		return err
 	}
@@ -172,15 +171,15 @@ func (v *verifier) verify(ctx context.Context, root string) error {
 // day compares the files of one day prefix, which the source lists when
 // list is true, with their checkpoint rows, in key order.
 func (v *verifier) day(ctx context.Context, d s3scan.DayPrefix, list bool) error {
-	rows, err := v.store().Files(ctx, sink.FileQuery{ImportID: v.r.imp.ID, Prefix: d.Key})
+	rows, err := v.store.Files(ctx, sink.FileQuery{ImportID: v.imp.ID, Prefix: d.Key})
 	if err != nil {
 		return err
 	}
 	var files []s3scan.LogFile
 	if list {
-		err = v.r.retry(ctx, func() error {
+		err = v.cfg.Retry(ctx, nil, func() error {
 			files = files[:0]
-			_, err := s3scan.ListDay(ctx, v.r.src, d, v.r.window(), func(f s3scan.LogFile) error {
+			_, err := s3scan.ListDay(ctx, v.src, d, pipeline.Window(v.imp), func(f s3scan.LogFile) error {
 				files = append(files, f)
 				return nil
 			})
@@ -219,7 +218,7 @@ func (v *verifier) day(ctx context.Context, d s3scan.DayPrefix, list bool) error
 // covered returns the keys under prefix that some import into the
 // import's event data store imported: those an incremental import skips.
 func (v *verifier) covered(ctx context.Context, prefix string) (map[string]bool, error) {
-	files, err := v.store().Files(ctx, sink.FileQuery{StoreID: v.r.imp.StoreID, Prefix: prefix, Statuses: []sink.FileStatus{sink.FileImported}})
+	files, err := v.store.Files(ctx, sink.FileQuery{StoreID: v.imp.StoreID, Prefix: prefix, Statuses: []sink.FileStatus{sink.FileImported}})
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +279,7 @@ func (v *verifier) events(ctx context.Context, f *s3scan.LogFile, row sink.File)
 		v.drift(DriftEvents, row.Key, "the checkpoint records %d events, the store holds %d from it; "+
 			"the file cannot be read as it was imported to tell duplicates from lost events", row.Events, stored)
 	default:
-		lost, err := v.lost(ctx, *f, row.Prefix)
+		lost, err := v.lost(ctx, *f)
 		if err != nil {
 			return err
 		}
@@ -292,54 +291,52 @@ func (v *verifier) events(ctx context.Context, f *s3scan.LogFile, row sink.File)
 	return nil
 }
 
-// lost reads file f of day prefix day again, as the import read it, and
+// lost reads file f again, as the import read it, and
 // counts its events within the import's time range that the store holds
 // from no file.
-func (v *verifier) lost(ctx context.Context, f s3scan.LogFile, day string) (int64, error) {
-	p := prefetch{job: job{file: f, day: day}, release: func() {}}
-	p.body, p.obj, p.err = v.r.src.Open(ctx, f.Key)
-	msgs := make(chan message)
+func (v *verifier) lost(ctx context.Context, f s3scan.LogFile) (int64, error) {
+	body, _, err := v.src.Open(ctx, f.Key)
+	if err != nil {
+		return 0, fmt.Errorf("read %s again: %w", f.Key, err)
+	}
+	defer body.Close()
+	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp}
+	var ids []sink.Identity
 	var lost int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(msgs)
-		if _, err := v.r.readFile(gctx, p, msgs, make([]sink.Event, chunkEvents)); err != nil {
-			return fmt.Errorf("read %s again: %w", f.Key, err)
+	look := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		missing, err := v.store.MissingEvents(ctx, v.imp.StoreID, ids)
+		lost += int64(len(missing))
+		ids = ids[:0]
+		return err
+	}
+	_, err = rd.Read(f.Key, body, func(events []sink.Event) error {
+		for i := range events {
+			if id, ok := events[i].Identity(); ok {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) >= verifyBatch {
+			return look()
 		}
 		return nil
 	})
-	g.Go(func() error {
-		var ids []sink.Identity
-		look := func() error {
-			if len(ids) == 0 {
-				return nil
-			}
-			missing, err := v.store().MissingEvents(gctx, v.r.imp.StoreID, ids)
-			lost += int64(len(missing))
-			ids = ids[:0]
-			return err
-		}
-		for m := range msgs {
-			for i := range m.chunk.events {
-				if id, ok := m.chunk.events[i].Identity(); ok {
-					ids = append(ids, id)
-				}
-			}
-			if len(ids) >= verifyBatch {
-				if err := look(); err != nil {
-					return err
-				}
-			}
-		}
-		return look()
-	})
-	return lost, g.Wait()
+	var fe *pipeline.FileError
+	if errors.As(err, &fe) {
+		return 0, fmt.Errorf("read %s again: %w", f.Key, err)
+	}
+	if err == nil {
+		err = look()
+	}
+	return lost, err
 }
 
 // totals compares the import's statistics with the checkpoint rows
 // compared.
 func (v *verifier) totals(ctx context.Context) error {
-	st, err := v.store().Stats(ctx, v.r.imp.ID)
+	st, err := v.store.Stats(ctx, v.imp.ID)
 	if err != nil {
 		return err
 	}

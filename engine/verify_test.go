@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
@@ -82,7 +83,7 @@ func (v *verifyEnv) open(opts duckdbsink.Options) (*duckdbsink.Store, *engine.En
 
 func (v *verifyEnv) engine(store sink.Store) *engine.Engine {
 	return engine.New(store, engine.Options{
-		Backoff: time.Millisecond,
+		Config: pipeline.Config{Backoff: time.Millisecond},
 		OpenSource: func(context.Context, s3scan.Location, api.S3ImportSource) (s3scan.Source, error) {
 			return v.mem, nil
 		},
@@ -395,7 +396,7 @@ func TestVerifyRefuses(t *testing.T) {
 
 // TestVerifyRunning checks that the import an Engine runs is not verified.
 func TestVerifyRunning(t *testing.T) {
-	e := newEnv(t, engine.Options{Concurrency: 1, Downloads: 1, PrefetchBytes: 1})
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
 	keys := []string{key(verifyAt), key(verifyAt.Add(time.Minute))}
 	for _, k := range keys {
 		e.put(k, evs(k, 2, verifyAt)...)

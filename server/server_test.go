@@ -25,6 +25,7 @@ import (
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/awsmodel"
 	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/server"
@@ -124,7 +125,7 @@ func newFixture(t *testing.T, cfg config) *fixture {
 		f.size += int64(len(data))
 	}
 	f.eng = engine.New(f.store, engine.Options{
-		Backoff: time.Millisecond,
+		Config: pipeline.Config{Backoff: time.Millisecond},
 		OpenSource: func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 			if loc.Bucket != bucket {
 				return nil, fmt.Errorf("open %s: %w", loc, s3scan.ErrNoBucket)

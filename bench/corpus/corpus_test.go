@@ -19,8 +19,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/ctimport/ctimport/bench/corpus"
-	"github.com/ctimport/ctimport/engine/logfile"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/pipeline/logfile"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink"
 )

@@ -188,7 +188,7 @@ func TestImportStoreWriteFails(t *testing.T) {
 	if imp.ImportStatus != api.StatusFailed {
 		t.Errorf("import %s, want FAILED", imp.ImportStatus)
 	}
-	if want := fmt.Sprintf("import %s: engine: ", imp.ImportId); !strings.Contains(o.stderr, want) || !strings.Contains(o.stderr, "File too large") {
+	if want := fmt.Sprintf("import %s: pipeline: ", imp.ImportId); !strings.Contains(o.stderr, want) || !strings.Contains(o.stderr, "File too large") {
 		t.Errorf("stderr does not say that a write of the store failed (%q ... %q)\n%s", want, "File too large", o)
 	}
 	st := h.getImport(imp.ImportId).ImportStatistics

@@ -17,6 +17,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/server"
 )
@@ -95,10 +96,12 @@ func cmdServe(ctx context.Context, c *cli) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	opts := engine.Options{
-		Concurrency:       conc,
+		Config: pipeline.Config{
+			Concurrency:   conc,
+			MaxRecordSize: maxRecord,
+			MaxFileSize:   maxFile,
+		},
 		MaxOngoingImports: ongoing,
-		MaxRecordSize:     maxRecord,
-		MaxFileSize:       maxFile,
 		OpenSource:        fileSourcesUnder(root, engine.Sources(a.str("s3-endpoint-url"))),
 	}
 	eng, done, err := c.open(ctx, "ctimport serve on "+ln.Addr().String(), opts)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -136,7 +137,7 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile})
+	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Config: pipeline.Config{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile}})
 	if err != nil {
 		return err
 	}

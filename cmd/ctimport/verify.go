@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
@@ -63,7 +64,7 @@ func cmdVerify(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{OpenSource: engine.Sources(c.args.str("s3-endpoint-url")), PrefetchBytes: c.mem.Prefetch})
+	eng := engine.New(store, engine.Options{Config: pipeline.Config{PrefetchBytes: c.mem.Prefetch}, OpenSource: engine.Sources(c.args.str("s3-endpoint-url"))})
 	defer eng.Close()
 	out := verifyOutput{Import: c.args.str("import-id"), Drift: []engine.Drift{}}
 	sum, err := eng.Verify(ctx, out.Import, func(d engine.Drift) { out.Drift = append(out.Drift, d) })

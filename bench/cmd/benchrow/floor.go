@@ -15,7 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ctimport/ctimport/engine/logfile"
+	"github.com/ctimport/ctimport/pipeline/logfile"
 	"github.com/ctimport/ctimport/sink"
 )
 

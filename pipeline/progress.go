@@ -1,4 +1,4 @@
-package engine
+package pipeline
 
 import (
 	"sync/atomic"
@@ -7,9 +7,9 @@ import (
 	"github.com/ctimport/ctimport/s3scan"
 )
 
-// Progress is a snapshot of a running import's counters, for progress
-// displays. Unlike the import's statistics, which count what is committed
-// over all its runs, it counts this run only.
+// Progress is a snapshot of a run's Counters, for progress displays.
+// Unlike an import's statistics, which count what is committed over all its
+// runs, it counts one run only.
 type Progress struct {
 	Started time.Time
 	// Listing is true until every prefix of the import has been listed.
@@ -44,8 +44,12 @@ type Progress struct {
 	SkippedPrefixes int64
 }
 
-type progress struct {
-	started                          time.Time
+// Counters is where a run reports its progress as it goes. Its methods
+// are safe for concurrent use; the zero value counts from zero.
+type Counters struct {
+	// Started is when the run started; set it before the run starts.
+	Started time.Time
+
 	listing                          atomic.Bool
 	days, daysListed                 atomic.Int64
 	prefixesFound, prefixesCompleted atomic.Int64
@@ -57,19 +61,20 @@ type progress struct {
 	skippedObjects, skippedPrefixes  atomic.Int64
 }
 
-func (p *progress) skip(s s3scan.Skipped) {
+func (p *Counters) skip(s s3scan.Skipped) {
 	p.skippedObjects.Add(s.Objects)
 	p.skippedPrefixes.Add(s.Prefixes)
 }
 
-func (p *progress) found(size int64) {
+func (p *Counters) found(size int64) {
 	p.filesFound.Add(1)
 	p.bytesFound.Add(size)
 }
 
-func (p *progress) snapshot() Progress {
+// Snapshot returns the counters' values now.
+func (p *Counters) Snapshot() Progress {
 	return Progress{
-		Started:           p.started,
+		Started:           p.Started,
 		Listing:           p.listing.Load(),
 		Days:              p.days.Load(),
 		DaysListed:        p.daysListed.Load(),
@@ -90,3 +95,5 @@ func (p *progress) snapshot() Progress {
 		SkippedPrefixes:   p.skippedPrefixes.Load(),
 	}
 }
+
+func (p *Counters) retried() { p.retries.Add(1) }

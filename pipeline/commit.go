@@ -1,4 +1,4 @@
-package engine
+package pipeline
 
 import (
 	"context"
@@ -8,14 +8,16 @@ import (
 	"github.com/ctimport/ctimport/sink"
 )
 
-// committer owns the run's Writer: it stages the events workers read and
-// commits finished files in batches, each file's events together with its
-// checkpoint row, so a file is stored whole or not at all. It syncs the
-// commits every Options.SyncInterval, at the end, and after a failure,
-// which it wants visible at once.
+// committer is the stage that owns the run's Writer: it stages the events
+// the decoders read and commits finished files in batches, each file's
+// events together with its checkpoint row, so a file is stored whole or
+// not at all. It syncs the commits every Config.SyncInterval, at the end,
+// and after a failure, which it wants visible at once.
 type committer struct {
-	r *run
-	w sink.Writer
+	w        sink.Writer
+	cfg      Config
+	now      func() time.Time
+	progress *Counters
 
 	files    []sink.File            // rows waiting for the next commit
 	events   int                    // events of the imported files among them
@@ -37,7 +39,7 @@ func (t tally) plus(u tally) tally {
 
 // count adds t, times sign, to the progress of the run.
 func (c *committer) count(t tally, sign int64) {
-	p := &c.r.progress
+	p := c.progress
 	p.filesDone.Add(sign * t.files)
 	p.bytesDone.Add(sign * t.bytes)
 	p.events.Add(sign * t.events)
@@ -54,9 +56,10 @@ type dayState struct {
 	completed bool
 }
 
-func newCommitter(r *run, w sink.Writer) *committer {
-	now := time.Now()
-	return &committer{r: r, w: w, prefixes: make(map[string]sink.Prefix), days: make(map[string]*dayState), imp: r.imp, last: now, synced: now}
+func newCommitter(w sink.Writer, imp sink.Import, cfg Config, now func() time.Time, progress *Counters) *committer {
+	t := time.Now()
+	return &committer{w: w, cfg: cfg, now: now, progress: progress, imp: imp,
+		prefixes: make(map[string]sink.Prefix), days: make(map[string]*dayState), last: t, synced: t}
 }
 
 func (c *committer) day(key string) *dayState {
@@ -68,20 +71,19 @@ func (c *committer) day(key string) *dayState {
 	return d
 }
 
-// loop consumes msgs until it is closed, then commits what is left. Its
-// commits are not cancelled by a stop: a batch of finished files is
-// committed whole. After a failed commit it returns at once; the producers
-// then see their context end. The Writer then drops the commits not synced,
-// and the progress no longer counts them.
-func (c *committer) loop(msgs <-chan message) (err error) {
+// loop consumes msgs until it is closed, then commits what is left, with
+// ctx, which a stop does not end: a batch of finished files is committed
+// whole. After a failed commit it returns at once; the producers then see
+// their context end. The Writer then drops the commits not synced, and the
+// progress no longer counts them.
+func (c *committer) loop(ctx context.Context, msgs <-chan message) (err error) {
 	defer func() {
 		if err != nil {
 			c.count(c.pending, -1)
 			c.pending = tally{}
 		}
 	}()
-	ctx := context.WithoutCancel(c.r.ctx)
-	tick := time.NewTicker(min(commitInterval, c.r.e.opts.SyncInterval) / 4)
+	tick := time.NewTicker(min(commitInterval, c.cfg.SyncInterval) / 4)
 	defer tick.Stop()
 	for {
 		select {
@@ -98,7 +100,7 @@ func (c *committer) loop(msgs <-chan message) (err error) {
 					return err
 				}
 			}
-			if time.Since(c.synced) >= c.r.e.opts.SyncInterval {
+			if time.Since(c.synced) >= c.cfg.SyncInterval {
 				if err := c.sync(ctx); err != nil {
 					return err
 				}
@@ -111,26 +113,26 @@ func (c *committer) handle(ctx context.Context, m message) error {
 	switch {
 	case m.chunk != nil:
 		if err := c.w.Append(ctx, m.chunk.key, m.chunk.events); err != nil {
-			return fmt.Errorf("engine: stage events of %s: %w", m.chunk.key, err)
+			return fmt.Errorf("pipeline: stage events of %s: %w", m.chunk.key, err)
 		}
 	case m.done != nil:
 		f := *m.done
-		f.Updated = c.r.e.now()
+		f.Updated = c.now()
 		c.files = append(c.files, f)
 		c.events += int(f.Events)
 		if f.Delivery.After(c.imp.NewestDelivery) {
 			c.imp.NewestDelivery = f.Delivery
 		}
 		c.finish(f.Prefix)
-		if c.events >= c.r.e.opts.BatchEvents {
+		if c.events >= c.cfg.BatchEvents {
 			return c.commit(ctx)
 		}
 	case m.failed != nil:
 		f := *m.failed
-		f.Updated = c.r.e.now()
+		f.Updated = c.now()
 		c.files = append(c.files, f)
 		if f.Status == sink.FileFailed {
-			c.r.progress.failed.Add(1)
+			c.progress.failed.Add(1)
 			c.finish(f.Prefix)
 		}
 		// Commit at once: the row drops the failed attempt's events
@@ -142,11 +144,11 @@ func (c *committer) handle(ctx context.Context, m message) error {
 		d := c.day(l.key)
 		d.listed, d.found, d.jobs, d.completed = true, l.found, l.jobs, l.completed
 		if l.found {
-			c.r.progress.prefixesFound.Add(1)
+			c.progress.prefixesFound.Add(1)
 			if l.completed {
-				c.r.progress.prefixesCompleted.Add(1)
+				c.progress.prefixesCompleted.Add(1)
 			} else {
-				c.prefixes[l.key] = sink.Prefix{ImportID: c.r.imp.ID, Key: l.key, Updated: c.r.e.now()}
+				c.prefixes[l.key] = sink.Prefix{ImportID: c.imp.ID, Key: l.key, Updated: c.now()}
 			}
 		}
 		c.check(l.key, d)
@@ -167,8 +169,8 @@ func (c *committer) check(key string, d *dayState) {
 		return
 	}
 	d.completed = true
-	c.r.progress.prefixesCompleted.Add(1)
-	c.prefixes[key] = sink.Prefix{ImportID: c.r.imp.ID, Key: key, Completed: true, Updated: c.r.e.now()}
+	c.progress.prefixesCompleted.Add(1)
+	c.prefixes[key] = sink.Prefix{ImportID: c.imp.ID, Key: key, Completed: true, Updated: c.now()}
 }
 
 // commit makes the waiting rows and the events of the imported files durable.
@@ -177,7 +179,7 @@ func (c *committer) commit(ctx context.Context) error {
 	if len(c.files) == 0 && len(c.prefixes) == 0 {
 		return nil
 	}
-	c.imp.Updated = c.r.e.now()
+	c.imp.Updated = c.now()
 	imp := c.imp
 	prefixes := make([]sink.Prefix, 0, len(c.prefixes))
 	for _, p := range c.prefixes {
@@ -185,7 +187,7 @@ func (c *committer) commit(ctx context.Context) error {
 	}
 	res, err := c.w.Commit(ctx, sink.Commit{Files: c.files, Prefixes: prefixes, Import: &imp})
 	if err != nil {
-		return fmt.Errorf("engine: commit: %w", err)
+		return fmt.Errorf("pipeline: commit: %w", err)
 	}
 	t := tally{stored: res.Stored, duplicates: res.Duplicates}
 	for _, f := range c.files {
@@ -210,7 +212,7 @@ func (c *committer) sync(ctx context.Context) error {
 		return nil
 	}
 	if err := c.w.Sync(ctx); err != nil {
-		return fmt.Errorf("engine: sync: %w", err)
+		return fmt.Errorf("pipeline: sync: %w", err)
 	}
 	c.unsynced, c.pending = false, tally{}
 	return nil

@@ -1,15 +1,15 @@
-package engine
+package pipeline
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/ctimport/ctimport/engine/logfile"
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/pipeline/logfile"
 	"github.com/ctimport/ctimport/s3scan"
 )
 
@@ -34,58 +34,58 @@ const (
 	// ErrorInvalidRecord: a record is not an object or lacks a valid eventTime or eventID.
 	ErrorInvalidRecord = "InvalidRecord"
 	// ErrorLimitExceeded: a record is too large or too deeply nested, or
-	// the file is larger than Options.MaxFileSize once decompressed.
+	// the file is larger than Config.MaxFileSize once decompressed.
 	ErrorLimitExceeded = "LimitExceeded"
 	// ErrorInternal: anything else; the message says what.
 	ErrorInternal = "InternalError"
 )
 
-// maxMessage is the longest ErrorMessage the API allows.
-const maxMessage = 1000
-
-// fileError is why reading one file failed.
-type fileError struct {
-	Type      string
-	Message   string
-	Transient bool // reading the file again may succeed
+// FileError is why reading one log file failed: the ErrorType and
+// ErrorMessage of its failure entry.
+type FileError struct {
+	Type      string // one of the Error constants
+	Message   string // at most api.MaxMessage bytes
+	Transient bool   // reading the file again may succeed
 }
+
+func (fe *FileError) Error() string { return fe.Type + ": " + fe.Message }
 
 // classify turns the error of reading one file into a failure entry.
 // fromSource tells whether the object reader itself returned err, as opposed
 // to the gzip or JSON decoder above it.
-func classify(err error, fromSource bool) fileError {
+func classify(err error, fromSource bool) *FileError {
 	var lerr *logfile.Error
 	var corrupt flate.CorruptInputError
 	var big *fileTooLargeError
 	switch {
 	case errors.Is(err, s3scan.ErrNotFound):
-		return fileError{Type: ErrorObjectNotFound, Message: "the object no longer exists"}
+		return &FileError{Type: ErrorObjectNotFound, Message: "the object no longer exists"}
 	case errors.Is(err, s3scan.ErrAccessDenied) && errors.Is(err, s3scan.ErrAssumeRole):
-		return fileError{Type: ErrorAccessDenied, Message: limit(err.Error())}
+		return &FileError{Type: ErrorAccessDenied, Message: api.ShortMessage(err.Error())}
 	case errors.Is(err, s3scan.ErrAccessDenied):
-		return fileError{Type: ErrorAccessDenied, Message: "access denied reading the object"}
+		return &FileError{Type: ErrorAccessDenied, Message: "access denied reading the object"}
 	case fromSource || errors.Is(err, s3scan.ErrTransient):
-		return fileError{Type: ErrorSourceRead, Message: limit(err.Error()), Transient: errors.Is(err, s3scan.ErrTransient)}
+		return &FileError{Type: ErrorSourceRead, Message: api.ShortMessage(err.Error()), Transient: errors.Is(err, s3scan.ErrTransient)}
 	case errors.As(err, &big):
-		return fileError{Type: ErrorLimitExceeded, Message: fmt.Sprintf("the file is larger than %d bytes decompressed; raise the cap with --max-file-size", big.limit)}
+		return &FileError{Type: ErrorLimitExceeded, Message: fmt.Sprintf("the file is larger than %d bytes decompressed; raise the cap with --max-file-size", big.limit)}
 	case errors.As(err, &lerr):
 		msg := lerr.Error()
 		if errors.Is(lerr, logfile.ErrTooLarge) {
 			msg += "; raise the cap with --max-record-size"
 		}
-		return fileError{Type: logfileType(lerr.Err), Message: limit(msg)}
+		return &FileError{Type: logfileType(lerr.Err), Message: api.ShortMessage(msg)}
 	case errors.Is(err, gzip.ErrHeader):
-		return fileError{Type: ErrorInvalidGzip, Message: "not gzip data: the file does not start with a gzip header"}
+		return &FileError{Type: ErrorInvalidGzip, Message: "not gzip data: the file does not start with a gzip header"}
 	case errors.Is(err, gzip.ErrChecksum):
-		return fileError{Type: ErrorInvalidGzip, Message: "corrupt gzip data: checksum mismatch"}
+		return &FileError{Type: ErrorInvalidGzip, Message: "corrupt gzip data: checksum mismatch"}
 	case errors.As(err, &corrupt):
-		return fileError{Type: ErrorInvalidGzip, Message: limit("corrupt gzip data: " + corrupt.Error())}
+		return &FileError{Type: ErrorInvalidGzip, Message: api.ShortMessage("corrupt gzip data: " + corrupt.Error())}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fileError{Type: ErrorTruncatedFile, Message: "the gzip stream ends before its end marker"}
+		return &FileError{Type: ErrorTruncatedFile, Message: "the gzip stream ends before its end marker"}
 	case errors.Is(err, errEmptyObject):
-		return fileError{Type: ErrorEmptyFile, Message: "the object is empty"}
+		return &FileError{Type: ErrorEmptyFile, Message: "the object is empty"}
 	}
-	return fileError{Type: ErrorInternal, Message: limit(err.Error())}
+	return &FileError{Type: ErrorInternal, Message: api.ShortMessage(err.Error())}
 }
 
 func logfileType(sentinel error) string {
@@ -104,23 +104,11 @@ func logfileType(sentinel error) string {
 	return ErrorInvalidJSON
 }
 
-// limit shortens s to the API's longest ErrorMessage, on a rune boundary.
-func limit(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	s = s[:maxMessage-3]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "..."
-}
+var errEmptyObject = errors.New("pipeline: empty object")
 
-var errEmptyObject = errors.New("engine: empty object")
-
-// fileTooLargeError is the error of reading a file past Options.MaxFileSize.
+// fileTooLargeError is the error of reading a file past Config.MaxFileSize.
 type fileTooLargeError struct{ limit int64 }
 
 func (e *fileTooLargeError) Error() string {
-	return fmt.Sprintf("engine: the file is larger than %d bytes decompressed", e.limit)
+	return fmt.Sprintf("pipeline: the file is larger than %d bytes decompressed", e.limit)
 }
