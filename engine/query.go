@@ -237,6 +237,20 @@ func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.St
 	return api.StartQueryOutput{QueryId: q.id, EventDataStoreOwnerAccountId: q.owner}, nil
 }
 
+// QueriesRunning returns how many queries are RUNNING now; queries QUEUED
+// for a slot are not counted.
+func (e *Engine) QueriesRunning() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, q := range e.order {
+		if q.snapshot().status == api.QueryRunning {
+			n++
+		}
+	}
+	return n
+}
+
 // forgetQuery forgets the oldest ended query, and the room its results
 // held, and reports whether there was one. The caller holds e.mu.
 func (e *Engine) forgetQuery() bool {

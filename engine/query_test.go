@@ -395,6 +395,37 @@ func TestQueryQueue(t *testing.T) {
 	}
 }
 
+// TestQueriesRunning checks that QueriesRunning counts the RUNNING queries,
+// not those QUEUED or ended.
+func TestQueriesRunning(t *testing.T) {
+	q := newQueryEnv(t, engine.Options{MaxRunningQueries: 2})
+	check := func(when string, want int) {
+		t.Helper()
+		if got := q.eng.QueriesRunning(); got != want {
+			t.Errorf("QueriesRunning %s = %d, want %d", when, got, want)
+		}
+	}
+	check("before any query", 0)
+	q.await(q.eng, q.start(q.eng, "SELECT 1"), api.QueryFinished)
+	check("after a query finished", 0)
+	first, second := q.start(q.eng, slowQuery), q.start(q.eng, slowQuery)
+	q.await(q.eng, first, api.QueryRunning)
+	q.await(q.eng, second, api.QueryRunning)
+	queued := q.start(q.eng, slowQuery)
+	check("with two running and one queued", 2)
+	for _, id := range []string{first, second} {
+		if _, err := q.eng.CancelQuery(q.ctx, api.CancelQueryInput{QueryId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.await(q.eng, queued, api.QueryRunning)
+	check("with the queued one running", 1)
+	if _, err := q.eng.CancelQuery(q.ctx, api.CancelQueryInput{QueryId: queued}); err != nil {
+		t.Fatal(err)
+	}
+	check("after every query was cancelled", 0)
+}
+
 // TestQueryLimit checks that 100 queries are kept: a new one makes the
 // engine forget the oldest ended one, and is refused when none has ended.
 func TestQueryLimit(t *testing.T) {

@@ -1,73 +1,113 @@
 package server
 
 import (
-	"cmp"
-	"fmt"
-	"io"
-	"slices"
+	"log/slog"
+	"net/http"
 	"strconv"
-	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ctimport/ctimport/engine"
 )
 
-// metrics counts the API requests a server answered.
+// metrics records the API requests a server answered and serves them, with
+// the engine's totals and the Go runtime's and the process's metrics, from
+// a registry of the server's own.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[requestKey]int64
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	handler  http.Handler
 }
 
-type requestKey struct {
-	op     string
-	status int
-}
+// requestLabels label the request metrics: the operation, "" when the
+// request named no known one, and the HTTP status.
+var requestLabels = []string{"operation", "code"}
 
-func newMetrics() *metrics { return &metrics{requests: make(map[requestKey]int64)} }
-
-// request counts one request; op is "" when the request named no known
-// operation.
-func (m *metrics) request(op string, status int) {
-	m.mu.Lock()
-	m.requests[requestKey{op, status}]++
-	m.mu.Unlock()
-}
-
-// write writes the engine's totals and the request counts in the
-// Prometheus text exposition format.
-func (m *metrics) write(w io.Writer, t engine.Totals) {
-	family := func(name, kind, help string) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+// newMetrics returns the metrics of a server over eng; failures to serve
+// them go to logger.
+func newMetrics(eng *engine.Engine, logger *slog.Logger) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ctimport_api_requests_total",
+			Help: "API requests answered, by operation and HTTP status.",
+		}, requestLabels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ctimport_api_request_duration_seconds",
+			Help:    "Time taken to answer API requests, by operation and HTTP status.",
+			Buckets: prometheus.DefBuckets,
+		}, requestLabels),
 	}
-	family("ctimport_imports_running", "gauge", "Imports running now.")
-	fmt.Fprintf(w, "ctimport_imports_running %d\n", t.ImportsRunning)
-	for _, c := range []struct {
-		name, help string
-		v          int64
-	}{
-		{"ctimport_files_imported_total", "Log files imported.", t.Files},
-		{"ctimport_events_imported_total", "Events imported, including those already stored.", t.Events},
-		{"ctimport_bytes_imported_total", "Compressed bytes of the log files imported.", t.Bytes},
-		{"ctimport_import_failures_total", "Log files that failed to import.", t.FilesFailed},
-	} {
-		family(c.name, "counter", c.help)
-		fmt.Fprintf(w, "%s %d\n", c.name, c.v)
-	}
-
-	m.mu.Lock()
-	keys := make([]requestKey, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	counts := make([]int64, len(keys))
-	slices.SortFunc(keys, func(a, b requestKey) int {
-		return cmp.Or(cmp.Compare(a.op, b.op), cmp.Compare(a.status, b.status))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		m.requests,
+		m.duration,
+		totalsCollector{eng},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ctimport_queries_running",
+			Help: "Queries running now, not counting those queued.",
+		}, func() float64 { return float64(eng.QueriesRunning()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	})
-	for i, k := range keys {
-		counts[i] = m.requests[k]
+	return m
+}
+
+// request records a request of operation op answered with status after d.
+func (m *metrics) request(op string, status int, d time.Duration) {
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(op, code).Inc()
+	m.duration.WithLabelValues(op, code).Observe(d.Seconds())
+}
+
+// totalsCollector gives the engine's Totals as they are at each scrape.
+type totalsCollector struct{ eng *engine.Engine }
+
+// totalsMetrics are the metrics of totalsCollector, each with the field of
+// Totals it gives.
+var totalsMetrics = []struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(engine.Totals) int64
+}{
+	{
+		prometheus.NewDesc("ctimport_imports_running", "Imports running now.", nil, nil),
+		prometheus.GaugeValue, func(t engine.Totals) int64 { return int64(t.ImportsRunning) },
+	},
+	{
+		prometheus.NewDesc("ctimport_files_imported_total", "Log files imported.", nil, nil),
+		prometheus.CounterValue, func(t engine.Totals) int64 { return t.Files },
+	},
+	{
+		prometheus.NewDesc("ctimport_events_imported_total", "Events imported, including those already stored.", nil, nil),
+		prometheus.CounterValue, func(t engine.Totals) int64 { return t.Events },
+	},
+	{
+		prometheus.NewDesc("ctimport_bytes_imported_total", "Compressed bytes of the log files imported.", nil, nil),
+		prometheus.CounterValue, func(t engine.Totals) int64 { return t.Bytes },
+	},
+	{
+		prometheus.NewDesc("ctimport_import_failures_total", "Log files that failed to import.", nil, nil),
+		prometheus.CounterValue, func(t engine.Totals) int64 { return t.FilesFailed },
+	},
+}
+
+// Describe implements prometheus.Collector.
+func (totalsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range totalsMetrics {
+		ch <- m.desc
 	}
-	m.mu.Unlock()
-	family("ctimport_api_requests_total", "counter", "API requests answered, by operation and HTTP status.")
-	for i, k := range keys {
-		fmt.Fprintf(w, "ctimport_api_requests_total{operation=%s,code=\"%d\"} %d\n", strconv.Quote(k.op), k.status, counts[i])
+}
+
+// Collect implements prometheus.Collector.
+func (c totalsCollector) Collect(ch chan<- prometheus.Metric) {
+	t := c.eng.Totals()
+	for _, m := range totalsMetrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, float64(m.value(t)))
 	}
 }

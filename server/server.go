@@ -5,8 +5,8 @@
 //
 // Every API request is a signed POST to "/" naming its operation in the
 // X-Amz-Target header. Besides, GET /healthz answers whether the server is
-// up and GET /metrics gives its counters in the Prometheus text format;
-// neither needs a signature.
+// up and GET /metrics gives its metrics in the Prometheus exposition
+// format; neither needs a signature.
 package server
 
 import (
@@ -100,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		verifier: &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
-		metrics:  newMetrics(),
+		metrics:  newMetrics(cfg.Engine, cfg.Logger),
 	}
 	s.ops = s.operations()
 	return s, nil
@@ -162,8 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(w, s.eng.Totals())
+		s.metrics.handler.ServeHTTP(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		s.serveAPI(w, r)
 	default:
@@ -194,12 +193,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.ops[c.op]; !ok {
 			c.op = ""
 		}
-		s.metrics.request(c.op, c.status)
+		took := time.Since(start)
+		s.metrics.request(c.op, c.status, took)
 		attrs := []slog.Attr{
 			slog.String("request_id", c.id),
 			slog.String("operation", c.op),
 			slog.Int("status", c.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("remote", r.RemoteAddr),
 		}
 		if c.key != "" {

@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
@@ -833,46 +836,73 @@ func TestInternalError(t *testing.T) {
 	}
 }
 
-// metricLine matches a sample of the text exposition format.
-var metricLine = regexp.MustCompile(`^([a-z_]+)(\{[^}]*\})? (-?[0-9]+)$`)
-
-// scrape returns the samples of /metrics, by name with labels.
-func (f *fixture) scrape() map[string]int64 {
+// scrape returns the metric families GET /metrics gives, as the Prometheus
+// text parser reads them.
+func (f *fixture) scrape() map[string]*dto.MetricFamily {
 	f.t.Helper()
 	resp := f.do(request{method: http.MethodGet, path: "/metrics"})
 	if resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "text/plain") {
 		f.t.Fatalf("GET /metrics: HTTP %d, %s", resp.status, resp.header.Get("Content-Type"))
 	}
-	out := map[string]int64{}
-	for line := range strings.SplitSeq(strings.TrimSuffix(string(resp.body), "\n"), "\n") {
-		if strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(resp.body))
+	if err != nil {
+		f.t.Fatalf("GET /metrics: %v\n%s", err, resp.body)
+	}
+	return families
+}
+
+// series names a metric of family name by its labels, sorted:
+// name{label="value",...}.
+func series(name string, m *dto.Metric) string {
+	var labels []string
+	for _, l := range m.GetLabel() {
+		labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+	}
+	if len(labels) == 0 {
+		return name
+	}
+	slices.Sort(labels)
+	return name + "{" + strings.Join(labels, ",") + "}"
+}
+
+// ctimportValues returns the values of the counters and gauges of the
+// families named ctimport_, by series.
+func ctimportValues(families map[string]*dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for name, mf := range families {
+		if !strings.HasPrefix(name, "ctimport_") {
 			continue
 		}
-		m := metricLine.FindStringSubmatch(line)
-		if m == nil {
-			f.t.Fatalf("metrics line %q is not a sample", line)
+		for _, m := range mf.GetMetric() {
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				out[series(name, m)] = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				out[series(name, m)] = m.GetGauge().GetValue()
+			}
 		}
-		if _, dup := out[m[1]+m[2]]; dup {
-			f.t.Errorf("metrics repeat %s", m[1]+m[2])
-		}
-		n, _ := strconv.ParseInt(m[3], 10, 64)
-		out[m[1]+m[2]] = n
 	}
 	return out
 }
 
-// TestMetrics checks the counters /metrics gives after a mix of requests
-// and an import.
+// TestMetrics checks the metrics /metrics gives after a mix of requests and
+// an import.
 func TestMetrics(t *testing.T) {
 	f := newFixture(t, config{store: memsink.New()})
 	broken := logKey(day.Add(5*time.Hour), 99)
 	f.mem.Put(broken, []byte("not a gzip stream"))
 
-	got := f.scrape()
-	for _, name := range []string{"ctimport_imports_running", "ctimport_files_imported_total", "ctimport_events_imported_total", "ctimport_bytes_imported_total", "ctimport_import_failures_total"} {
-		if v, ok := got[name]; !ok || v != 0 {
-			t.Errorf("%s of a new server: %d, %v; want 0", name, v, ok)
-		}
+	got := ctimportValues(f.scrape())
+	if want := map[string]float64{
+		"ctimport_imports_running":       0,
+		"ctimport_queries_running":       0,
+		"ctimport_files_imported_total":  0,
+		"ctimport_events_imported_total": 0,
+		"ctimport_bytes_imported_total":  0,
+		"ctimport_import_failures_total": 0,
+	}; !maps.Equal(got, want) {
+		t.Errorf("metrics of a new server %v, want %v", got, want)
 	}
 
 	f.call("CreateEventDataStore", `{"Name":"metrics"}`)
@@ -897,81 +927,114 @@ func TestMetrics(t *testing.T) {
 	f.do(request{method: http.MethodGet})
 	f.do(request{method: http.MethodGet, path: "/healthz"})
 
-	want := map[string]int64{
+	want := map[string]float64{
 		"ctimport_imports_running":                                                 0,
-		"ctimport_files_imported_total":                                            int64(len(f.keys)),
-		"ctimport_events_imported_total":                                           int64(f.events),
-		"ctimport_bytes_imported_total":                                            f.size,
+		"ctimport_queries_running":                                                 0,
+		"ctimport_files_imported_total":                                            float64(len(f.keys)),
+		"ctimport_events_imported_total":                                           float64(f.events),
+		"ctimport_bytes_imported_total":                                            float64(f.size),
 		"ctimport_import_failures_total":                                           1,
-		`ctimport_api_requests_total{operation="",code="400"}`:                     int64(len(attacker)) + 1,
-		`ctimport_api_requests_total{operation="CreateEventDataStore",code="200"}`: 1,
-		`ctimport_api_requests_total{operation="StartImport",code="200"}`:          1,
-		`ctimport_api_requests_total{operation="GetImport",code="400"}`:            2,
-		`ctimport_api_requests_total{operation="ListImports",code="415"}`:          1,
+		`ctimport_api_requests_total{code="400",operation=""}`:                     float64(len(attacker)) + 1,
+		`ctimport_api_requests_total{code="200",operation="CreateEventDataStore"}`: 1,
+		`ctimport_api_requests_total{code="200",operation="StartImport"}`:          1,
+		`ctimport_api_requests_total{code="400",operation="GetImport"}`:            2,
+		`ctimport_api_requests_total{code="415",operation="ListImports"}`:          1,
 	}
 	// A request is counted as its response is written: wait until all are.
-	requests := func(m map[string]int64) (n int64) {
-		for name, v := range m {
-			if strings.HasPrefix(name, "ctimport_api_requests_total") {
+	requests := func(values map[string]float64) (n float64) {
+		for s, v := range values {
+			if strings.HasPrefix(s, "ctimport_api_requests_total") {
 				n += v
 			}
 		}
 		return n
 	}
+	var families map[string]*dto.MetricFamily
 	eventually(t, "the metrics of every request", func() bool {
-		got = f.scrape()
+		families = f.scrape()
+		got = ctimportValues(families)
 		return requests(got) >= requests(want)
 	})
 	if !maps.Equal(got, want) {
 		t.Errorf("metrics %v, want %v", got, want)
 	}
+
+	durations := map[string]*dto.Histogram{}
+	for _, m := range families["ctimport_api_request_duration_seconds"].GetMetric() {
+		durations[series("ctimport_api_requests_total", m)] = m.GetHistogram()
+	}
+	for s, n := range want {
+		if !strings.HasPrefix(s, "ctimport_api_requests_total") {
+			continue
+		}
+		h := durations[s]
+		delete(durations, s)
+		buckets := h.GetBucket()
+		if float64(h.GetSampleCount()) != n || h.GetSampleSum() <= 0 || len(buckets) == 0 || buckets[len(buckets)-1].GetCumulativeCount() != h.GetSampleCount() {
+			t.Errorf("the request durations of %s: %d requests taking %gs, buckets %v; want %g requests", s, h.GetSampleCount(), h.GetSampleSum(), buckets, n)
+		}
+	}
+	for s := range durations {
+		t.Errorf("request durations of %s, which counts no request", s)
+	}
+
 	known := map[string]bool{"": true}
 	for _, name := range awsmodel.Operations() {
 		known[name] = true
 	}
-	label := regexp.MustCompile(`^ctimport_api_requests_total\{operation="([^"]*)",code="[0-9]{3}"\}$`)
-	for name := range got {
-		if !strings.HasPrefix(name, "ctimport_api_requests_total") {
-			continue
-		}
-		m := label.FindStringSubmatch(name)
-		if m == nil || !known[m[1]] {
-			t.Errorf("request counter %s has an operation that is not one", name)
-		}
-	}
-	body := string(f.do(request{method: http.MethodGet, path: "/metrics"}).body)
-	for _, family := range []string{"ctimport_imports_running gauge", "ctimport_files_imported_total counter", "ctimport_api_requests_total counter"} {
-		if !strings.Contains(body, "# TYPE "+family+"\n") {
-			t.Errorf("the metrics have no TYPE line %q", family)
+	for _, name := range []string{"ctimport_api_requests_total", "ctimport_api_request_duration_seconds"} {
+		for _, m := range families[name].GetMetric() {
+			labels := m.GetLabel()
+			if len(labels) != 2 || labels[0].GetName() != "code" || len(labels[0].GetValue()) != 3 ||
+				labels[1].GetName() != "operation" || !known[labels[1].GetValue()] {
+				t.Errorf("%s has labels that are not a status and an operation", series(name, m))
+			}
 		}
 	}
-	if strings.Contains(body, "attacker") || strings.Contains(body, "Nope") || strings.Contains(body, "Evil") {
-		t.Errorf("a target of a request became part of the metrics:\n%s", body)
+
+	for name, kind := range map[string]dto.MetricType{
+		"ctimport_imports_running":              dto.MetricType_GAUGE,
+		"ctimport_queries_running":              dto.MetricType_GAUGE,
+		"ctimport_files_imported_total":         dto.MetricType_COUNTER,
+		"ctimport_api_requests_total":           dto.MetricType_COUNTER,
+		"ctimport_api_request_duration_seconds": dto.MetricType_HISTOGRAM,
+		"go_goroutines":                         dto.MetricType_GAUGE,
+		"process_cpu_seconds_total":             dto.MetricType_COUNTER,
+	} {
+		if mf, ok := families[name]; !ok || mf.GetType() != kind {
+			t.Errorf("the metrics have %s of type %v, %v; want %v", name, mf.GetType(), ok, kind)
+		}
 	}
 }
 
-// TestRunningMetric checks ctimport_imports_running while an import runs.
-func TestRunningMetric(t *testing.T) {
+// TestRunningMetrics checks ctimport_imports_running and
+// ctimport_queries_running while an import and a query run.
+func TestRunningMetrics(t *testing.T) {
 	release := make(chan struct{})
 	reached := make(chan struct{}, 1)
-	f := newFixture(t, config{store: memsink.New(), wrap: func(src s3scan.Source) s3scan.Source {
+	f := newFixture(t, config{wrap: func(src s3scan.Source) s3scan.Source {
 		return heldSource{Source: src, reached: reached, release: release}
 	}})
 	f.call("CreateEventDataStore", `{"Name":"running"}`)
-	out := f.call("StartImport", `{"Destinations":["running"],"ImportSource":`+source+`}`)
+	imp := f.call("StartImport", `{"Destinations":["running"],"ImportSource":`+source+`}`)
 	select {
 	case <-reached:
 	case <-time.After(waitTimeout):
 		close(release)
 		t.Fatal("the import did not open a file")
 	}
-	if got := f.scrape()["ctimport_imports_running"]; got != 1 {
-		t.Errorf("ctimport_imports_running %d while an import runs, want 1", got)
+	query := f.call("StartQuery", `{"QueryStatement":"`+blockQuery+`"}`)
+	eventually(t, "the query to run", func() bool {
+		return f.call("DescribeQuery", `{"QueryId":"`+query["QueryId"].(string)+`"}`)["QueryStatus"] == "RUNNING"
+	})
+	if got := ctimportValues(f.scrape()); got["ctimport_imports_running"] != 1 || got["ctimport_queries_running"] != 1 {
+		t.Errorf("metrics while an import and a query run %v", got)
 	}
 	close(release)
-	f.waitImport(out["ImportId"].(string))
-	if got := f.scrape(); got["ctimport_imports_running"] != 0 || got["ctimport_files_imported_total"] != int64(len(f.keys)) {
-		t.Errorf("metrics after the import %v", got)
+	f.call("CancelQuery", `{"QueryId":"`+query["QueryId"].(string)+`"}`)
+	f.waitImport(imp["ImportId"].(string))
+	if got := ctimportValues(f.scrape()); got["ctimport_imports_running"] != 0 || got["ctimport_queries_running"] != 0 || got["ctimport_files_imported_total"] != float64(len(f.keys)) {
+		t.Errorf("metrics after the import and the query %v", got)
 	}
 }
 
@@ -1006,8 +1069,8 @@ func TestUnsignedPaths(t *testing.T) {
 	}{
 		{http.MethodGet, "/healthz", 200, "ok\n", "text/plain; charset=utf-8"},
 		{http.MethodHead, "/healthz", 200, "", "text/plain; charset=utf-8"},
-		{http.MethodGet, "/metrics", 200, "# HELP ctimport_imports_running", "text/plain; version=0.0.4; charset=utf-8"},
-		{http.MethodHead, "/metrics", 200, "", "text/plain; version=0.0.4; charset=utf-8"},
+		{http.MethodGet, "/metrics", 200, "# HELP ctimport_imports_running", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"},
+		{http.MethodHead, "/metrics", 200, "", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"},
 		{http.MethodPost, "/healthz", 404, `"__type":"UnknownOperationException"`, jsonType},
 		{http.MethodDelete, "/metrics", 404, `"__type":"UnknownOperationException"`, jsonType},
 		{http.MethodGet, "/healthz/", 404, `"__type":"UnknownOperationException"`, jsonType},

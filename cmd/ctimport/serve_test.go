@@ -1176,11 +1176,11 @@ func TestServeHealthMetrics(t *testing.T) {
 		t.Helper()
 		for line := range strings.Lines(metrics) {
 			if v, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), series+" "); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
+				n, err := strconv.ParseFloat(v, 64)
 				if err != nil {
 					t.Fatalf("metric %s has value %q", series, v)
 				}
-				return n
+				return int64(n)
 			}
 		}
 		t.Errorf("the metrics have no %s\n%s", series, metrics)
@@ -1190,15 +1190,15 @@ func TestServeHealthMetrics(t *testing.T) {
 		"ctimport_events_imported_total":                                           int64(l.count()),
 		"ctimport_files_imported_total":                                            3,
 		"ctimport_import_failures_total":                                           0,
-		`ctimport_api_requests_total{operation="StartImport",code="200"}`:          1,
-		`ctimport_api_requests_total{operation="CreateEventDataStore",code="200"}`: 1,
-		`ctimport_api_requests_total{operation="GetImport",code="400"}`:            1,
+		`ctimport_api_requests_total{code="200",operation="StartImport"}`:          1,
+		`ctimport_api_requests_total{code="200",operation="CreateEventDataStore"}`: 1,
+		`ctimport_api_requests_total{code="400",operation="GetImport"}`:            1,
 	} {
 		if got := value(series); got != want {
 			t.Errorf("%s is %d, want %d", series, got, want)
 		}
 	}
-	if value(`ctimport_api_requests_total{operation="GetImport",code="200"}`) < 1 {
+	if value(`ctimport_api_requests_total{code="200",operation="GetImport"}`) < 1 {
 		t.Errorf("the metrics count no GetImport answered")
 	}
 	if n := value("ctimport_bytes_imported_total"); n <= 0 {
