@@ -68,7 +68,9 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", targetPrefix+op)
-	sigv4.Sign(req, body, c.key, c.region, service, time.Now())
+	if err := sigv4.Sign(req, body, c.key, c.region, service, time.Now()); err != nil {
+		return fmt.Errorf("client: %s: %w", op, err)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)

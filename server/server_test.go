@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -221,13 +222,14 @@ func logFile(prefix string, n int, at time.Time) []byte {
 
 // request is an HTTP request to the server.
 type request struct {
-	method string // "" means POST
-	path   string // "" means /
-	target string // X-Amz-Target; "" sends none
-	ctype  string // Content-Type; "" sends none
-	body   string
-	key    *sigv4.Key    // signs the request when set
-	skew   time.Duration // added to the signing time
+	method  string // "" means POST
+	path    string // "" means /
+	target  string // X-Amz-Target; "" sends none
+	ctype   string // Content-Type; "" sends none
+	body    string
+	key     *sigv4.Key    // signs the request when set
+	skew    time.Duration // added to the signing time
+	service string        // the signing service; "" means server.Service
 }
 
 // response is what the server answered.
@@ -263,7 +265,9 @@ func (f *fixture) do(r request) response {
 		req.Header.Set("Content-Type", r.ctype)
 	}
 	if r.key != nil {
-		sigv4.Sign(req, []byte(r.body), *r.key, region, server.Service, time.Now().Add(r.skew))
+		if err := sigv4.Sign(req, []byte(r.body), *r.key, region, cmp.Or(r.service, server.Service), time.Now().Add(r.skew)); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -648,6 +652,9 @@ func TestErrors(t *testing.T) {
 		{"unknown access key", request{target: list, ctype: jsonType, body: `{}`, key: &other}, 400, "UnrecognizedClientException"},
 		{"signed long ago", request{target: list, ctype: jsonType, body: `{}`, key: &goodKey, skew: -20 * time.Minute}, 400, "InvalidSignatureException"},
 		{"signed in the future", request{target: list, ctype: jsonType, body: `{}`, key: &goodKey, skew: 20 * time.Minute}, 400, "InvalidSignatureException"},
+		{"signed 14 minutes ago", request{target: list, ctype: jsonType, body: `{}`, key: &goodKey, skew: -14 * time.Minute}, 200, ""},
+		{"signed 16 minutes ago", request{target: list, ctype: jsonType, body: `{}`, key: &goodKey, skew: -16 * time.Minute}, 400, "InvalidSignatureException"},
+		{"signed for s3", request{target: list, ctype: jsonType, body: `{}`, key: &goodKey, service: "s3"}, 400, "IncompleteSignatureException"},
 		{"unsigned unknown operation", request{target: server.TargetPrefix + "Nope", ctype: jsonType, body: `{}`}, 400, "MissingAuthenticationTokenException"},
 	}
 	for _, tt := range tests {
@@ -673,16 +680,21 @@ func TestErrors(t *testing.T) {
 // refused.
 func TestTamperedRequest(t *testing.T) {
 	f := newFixture(t, config{store: memsink.New()})
+	const invalid = "InvalidSignatureException"
 	tests := []struct {
 		name   string
 		tamper func(r *http.Request)
+		want   string
 	}{
-		{"target", func(r *http.Request) { r.Header.Set("X-Amz-Target", server.TargetPrefix+"ListImports") }},
+		{"target", func(r *http.Request) { r.Header.Set("X-Amz-Target", server.TargetPrefix+"ListImports") }, invalid},
 		{"body", func(r *http.Request) {
 			r.Body = io.NopCloser(strings.NewReader(`{"MaxResults":2}`))
 			r.ContentLength = 16
-		}},
-		{"content type", func(r *http.Request) { r.Header.Set("Content-Type", "application/json") }},
+		}, invalid},
+		{"content type", func(r *http.Request) { r.Header.Set("Content-Type", "application/json") }, invalid},
+		{"target not signed", func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";x-amz-target", "", 1))
+		}, "IncompleteSignatureException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -693,7 +705,9 @@ func TestTamperedRequest(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", jsonType)
 			req.Header.Set("X-Amz-Target", server.TargetPrefix+"ListEventDataStores")
-			sigv4.Sign(req, []byte(body), goodKey, region, server.Service, time.Now())
+			if err := sigv4.Sign(req, []byte(body), goodKey, region, server.Service, time.Now()); err != nil {
+				t.Fatal(err)
+			}
 			tt.tamper(req)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -701,7 +715,7 @@ func TestTamperedRequest(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			checkError(t, response{status: resp.StatusCode, header: resp.Header, body: b}, 400, "InvalidSignatureException")
+			checkError(t, response{status: resp.StatusCode, header: resp.Header, body: b}, 400, tt.want)
 		})
 	}
 }
@@ -1169,7 +1183,9 @@ func TestClock(t *testing.T) {
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(`{}`))
 			req.Header.Set("X-Amz-Target", server.TargetPrefix+"ListEventDataStores")
 			req.Header.Set("Content-Type", jsonType)
-			sigv4.Sign(req, []byte(`{}`), goodKey, region, server.Service, tt.at)
+			if err := sigv4.Sign(req, []byte(`{}`), goodKey, region, server.Service, tt.at); err != nil {
+				t.Fatal(err)
+			}
 			rec := httptest.NewRecorder()
 			srv.ServeHTTP(rec, req)
 			if rec.Code != tt.want {

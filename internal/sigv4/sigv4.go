@@ -3,8 +3,15 @@
 // their requests to JSON services. The server authenticates unmodified AWS
 // clients with a Verifier; ctimport's own client signs its requests with Sign.
 //
-// Presigned URLs (signatures in the query string), chunked payload signing
-// and SigV4a are not supported, and session tokens are not validated.
+// Both compute signatures with the signer of the AWS SDK for Go v2. The SDK
+// signs but does not verify, so this package keeps what verifying adds:
+// parsing the Authorization header, checking its credential scope and the
+// request's time against a clock-skew window, looking up the secret of its
+// access key, and comparing signatures in constant time.
+//
+// Presigned URLs (signatures in the query string), the Date header in place
+// of X-Amz-Date, UNSIGNED-PAYLOAD, chunked payload signing and SigV4a are not
+// supported, and session tokens are not validated.
 package sigv4
 
 import (
@@ -12,13 +19,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 const (
@@ -26,7 +35,6 @@ const (
 	terminator      = "aws4_request"
 	amzDateFormat   = "20060102T150405Z"
 	scopeDateFormat = "20060102"
-	unsignedPayload = "UNSIGNED-PAYLOAD"
 	defaultMaxSkew  = 15 * time.Minute
 )
 
@@ -39,25 +47,45 @@ type Key struct {
 // accepts.
 type Keys map[string]string
 
+// The sentinels that the errors of Verify wrap, one for each Code of Error.
+var (
+	ErrMissingAuthenticationToken = errors.New("sigv4: missing authentication token")
+	ErrIncompleteSignature        = errors.New("sigv4: incomplete signature")
+	ErrInvalidSignature           = errors.New("sigv4: invalid signature")
+	ErrUnrecognizedClient         = errors.New("sigv4: unrecognized client")
+)
+
+var codes = map[error]string{
+	ErrMissingAuthenticationToken: "MissingAuthenticationTokenException",
+	ErrIncompleteSignature:        "IncompleteSignatureException",
+	ErrInvalidSignature:           "InvalidSignatureException",
+	ErrUnrecognizedClient:         "UnrecognizedClientException",
+}
+
 // Error is why a request's signature was refused, named as AWS names the error
 // (its Code), with the HTTP status AWS answers it with. Its message never
-// contains a secret key or a signature.
+// contains a secret key or a signature. It wraps the sentinel of its Code,
+// such as ErrInvalidSignature.
 type Error struct {
 	Code    string
 	Message string
 	Status  int
+	kind    error
 }
 
-// Error returns "Code: Message".
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// Error returns "sigv4: Code: Message".
+func (e *Error) Error() string { return "sigv4: " + e.Code + ": " + e.Message }
 
-func incomplete(msg string) *Error {
-	return &Error{Code: "IncompleteSignatureException", Message: msg, Status: http.StatusBadRequest}
+// Unwrap returns the sentinel of e's Code.
+func (e *Error) Unwrap() error { return e.kind }
+
+func refuse(kind error, msg string) *Error {
+	return &Error{Code: codes[kind], Message: msg, Status: http.StatusBadRequest, kind: kind}
 }
 
-func invalid(msg string) *Error {
-	return &Error{Code: "InvalidSignatureException", Message: msg, Status: http.StatusBadRequest}
-}
+func incomplete(msg string) *Error { return refuse(ErrIncompleteSignature, msg) }
+
+func invalid(msg string) *Error { return refuse(ErrInvalidSignature, msg) }
 
 // Verifier checks the signatures of requests.
 type Verifier struct {
@@ -73,7 +101,9 @@ type Verifier struct {
 
 // Verify checks r's SigV4 Authorization header against body (the whole
 // request body, already read; r.Body is not touched) and returns the access
-// key ID that signed it. Every error it returns is an *Error.
+// key ID that signed it. The signature must cover X-Amz-Target when r has
+// one, since it names the operation of a JSON service. Every error it returns
+// is an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err error) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
@@ -81,7 +111,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		if r.URL.Query().Has("X-Amz-Algorithm") {
 			msg += " (presigned URLs are not supported: sign the Authorization header)"
 		}
-		return "", &Error{Code: "MissingAuthenticationTokenException", Message: msg, Status: http.StatusBadRequest}
+		return "", refuse(ErrMissingAuthenticationToken, msg)
 	}
 	a, e := parseAuthorization(header)
 	if e != nil {
@@ -90,9 +120,13 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if a.service != v.Service {
 		return "", incomplete(fmt.Sprintf("Credential should be scoped to correct service: '%s'.", v.Service))
 	}
-	t, amzDate, e := requestTime(r)
-	if e != nil {
-		return "", e
+	amzDate := r.Header.Get("X-Amz-Date")
+	if amzDate == "" {
+		return "", incomplete("Authorization header requires existence of a 'X-Amz-Date' header.")
+	}
+	t, err := time.Parse(amzDateFormat, amzDate)
+	if err != nil {
+		return "", incomplete("X-Amz-Date must be in ISO 8601 basic format, like 20060102T150405Z.")
 	}
 	if a.date != amzDate[:len(scopeDateFormat)] {
 		return "", incomplete("Credential should be scoped to the day of the request date " + amzDate[:len(scopeDateFormat)] + ".")
@@ -100,41 +134,59 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if e := v.checkSkew(t, amzDate); e != nil {
 		return "", e
 	}
+	if r.Header.Get("X-Amz-Target") != "" && !slices.Contains(a.signedHeaders, "x-amz-target") {
+		return "", incomplete("SignedHeaders must include x-amz-target.")
+	}
 	secret, ok := v.Keys[a.accessKeyID]
 	if !ok {
-		return "", &Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
+		return "", refuse(ErrUnrecognizedClient, "The security token included in the request is invalid.")
 	}
 	payloadHash := hexSHA256(body)
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h == unsignedPayload {
-		payloadHash = h
-	} else if h != "" && h != payloadHash {
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
 		return "", invalid("X-Amz-Content-Sha256: the payload hash does not match the body.")
 	}
-	want := signature(r, secret, amzDate, a.region, a.service, a.signedHeaders, payloadHash)
+	want, err := resign(r, a, Key{a.accessKeyID, secret}, t, payloadHash, int64(len(body)))
+	if err != nil {
+		return "", invalid("The request signature could not be calculated.")
+	}
 	if !hmac.Equal([]byte(want), []byte(a.signature)) {
 		return "", invalid("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return a.accessKeyID, nil
 }
 
-// requestTime returns the time of r from its X-Amz-Date header, else from its
-// Date header, and that time in the form of X-Amz-Date.
-func requestTime(r *http.Request) (time.Time, string, *Error) {
-	if s := r.Header.Get("X-Amz-Date"); s != "" {
-		t, err := time.Parse(amzDateFormat, s)
-		if err != nil {
-			return time.Time{}, "", incomplete("X-Amz-Date must be in ISO 8601 basic format, like 20060102T150405Z.")
-		}
-		return t, s, nil
+// resign signs anew, with key, a copy of r that has only the headers a
+// names, and returns the signature.
+func resign(r *http.Request, a *authorization, key Key, t time.Time, payloadHash string, length int64) (string, error) {
+	u := *r.URL
+	u.Scheme, u.Host = "http", cmp.Or(r.Host, r.URL.Host)
+	if r.TLS != nil {
+		u.Scheme = "https"
 	}
-	if s := r.Header.Get("Date"); s != "" {
-		t, err := http.ParseTime(s)
-		if err != nil {
-			return time.Time{}, "", incomplete("Date must be an HTTP date, like Mon, 02 Jan 2006 15:04:05 GMT.")
-		}
-		return t, t.UTC().Format(amzDateFormat), nil
+	c := &http.Request{Method: r.Method, URL: &u, Host: u.Host, Header: make(http.Header)}
+	// The keys stay lowercase: the SDK skips User-Agent and a few other
+	// headers under their canonical names, but a client may have signed them.
+	lower := make(map[string][]string, len(r.Header))
+	for name, values := range r.Header {
+		name = strings.ToLower(name)
+		lower[name] = append(lower[name], values...)
 	}
-	return time.Time{}, "", incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	for _, name := range a.signedHeaders {
+		switch name {
+		case "host", "x-amz-date":
+		case "content-length":
+			c.ContentLength = length
+		default:
+			if values, ok := lower[name]; ok {
+				c.Header[name] = values
+			}
+		}
+	}
+	if err := sign(c, key, payloadHash, a.region, a.service, t); err != nil {
+		return "", err
+	}
+	_, sig, _ := strings.Cut(c.Header.Get("Authorization"), "Signature=")
+	return sig, nil
 }
 
 func (v *Verifier) checkSkew(t time.Time, amzDate string) *Error {
@@ -164,176 +216,30 @@ func (v *Verifier) checkSkew(t time.Time, amzDate string) *Error {
 	return nil
 }
 
-// Sign signs r with key for region and service at time t: it sets
-// X-Amz-Date, X-Amz-Content-Sha256 (the hex SHA-256 of body) and
-// Authorization, signing host, x-amz-date, x-amz-content-sha256, content-type
-// (when set) and every x-amz-* header present. body must be what r sends.
-func Sign(r *http.Request, body []byte, key Key, region, service string, t time.Time) {
+// Sign signs r with key for region and service at time t, with the signer of
+// the AWS SDK for Go v2: it sets X-Amz-Content-Sha256 (the hex SHA-256 of
+// body), X-Amz-Date and Authorization, signing every header of r but those
+// the SDK leaves out, such as User-Agent. body must be what r sends.
+func Sign(r *http.Request, body []byte, key Key, region, service string, t time.Time) error {
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
-	amzDate := t.UTC().Format(amzDateFormat)
 	payloadHash := hexSHA256(body)
-	r.Header.Set("X-Amz-Date", amzDate)
 	r.Header.Set("X-Amz-Content-Sha256", payloadHash)
-	names := []string{"host"}
-	for name := range r.Header {
-		lower := strings.ToLower(name)
-		if lower == "content-type" || strings.HasPrefix(lower, "x-amz-") {
-			names = append(names, lower)
-		}
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	sig := signature(r, key.SecretAccessKey, amzDate, region, service, names, payloadHash)
-	r.Header.Set("Authorization", algorithm+" Credential="+key.AccessKeyID+"/"+scope(amzDate, region, service)+
-		", SignedHeaders="+strings.Join(names, ";")+", Signature="+sig)
+	return sign(r, key, payloadHash, region, service, t)
 }
 
-func scope(amzDate, region, service string) string {
-	return amzDate[:len(scopeDateFormat)] + "/" + region + "/" + service + "/" + terminator
-}
-
-// signature returns the hex signature of r, signed with secret at amzDate
-// (in X-Amz-Date form) over the headers signedHeaders.
-func signature(r *http.Request, secret, amzDate, region, service string, signedHeaders []string, payloadHash string) string {
-	stringToSign := algorithm + "\n" + amzDate + "\n" + scope(amzDate, region, service) + "\n" +
-		hexSHA256([]byte(canonicalRequest(r, signedHeaders, payloadHash)))
-	k := hmacSHA256([]byte("AWS4"+secret), amzDate[:len(scopeDateFormat)])
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	k = hmacSHA256(k, terminator)
-	return hex.EncodeToString(hmacSHA256(k, stringToSign))
-}
-
-func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
-	values := make(map[string][]string, len(r.Header))
-	for name, vs := range r.Header {
-		lower := strings.ToLower(name)
-		values[lower] = append(values[lower], vs...)
+// sign signs r with the SDK's signer. It takes a new signer each time: the
+// SDK caches derived keys by access key ID, not by secret.
+func sign(r *http.Request, key Key, payloadHash, region, service string, t time.Time) error {
+	creds := aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}
+	if err := v4.NewSigner().SignHTTP(r.Context(), creds, r, payloadHash, service, region, t); err != nil {
+		return fmt.Errorf("sigv4: %w", err)
 	}
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(canonicalURI(r.URL))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.RawQuery))
-	b.WriteByte('\n')
-	for _, name := range signedHeaders {
-		vs := values[name]
-		switch {
-		case name == "host":
-			vs = []string{cmp.Or(r.Host, r.URL.Host)}
-		case name == "content-length" && len(vs) == 0 && r.ContentLength >= 0:
-			vs = []string{strconv.FormatInt(r.ContentLength, 10)}
-		}
-		b.WriteString(name)
-		b.WriteByte(':')
-		for i, v := range vs {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(trimAll(v))
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
-}
-
-// canonicalURI returns the path of u, escaped (again) as SigV4 asks of every
-// service but S3.
-func canonicalURI(u *url.URL) string {
-	p := u.EscapedPath()
-	if p == "" {
-		return "/"
-	}
-	return escape(p, true)
-}
-
-func canonicalQuery(raw string) string {
-	type param struct{ key, value string }
-	var params []param
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		params = append(params, param{escape(unescapeQuery(k), false), escape(unescapeQuery(v), false)})
-	}
-	slices.SortFunc(params, func(a, b param) int {
-		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
-	})
-	var b strings.Builder
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(p.key)
-		b.WriteByte('=')
-		b.WriteString(p.value)
-	}
-	return b.String()
-}
-
-// unescapeQuery decodes a query component as the AWS SDK for Go does ('+' is
-// a space); a component that does not decode is taken as it is.
-func unescapeQuery(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
-}
-
-// escape percent-encodes every byte of s but the RFC 3986 unreserved
-// characters and, if keepSlash, '/'.
-func escape(s string, keepSlash bool) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved(c) || (keepSlash && c == '/') {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
-	}
-	return b.String()
-}
-
-func unreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
-
-// trimAll trims the spaces around v and collapses the runs of spaces in it.
-func trimAll(v string) string {
-	v = strings.TrimSpace(v)
-	if !strings.Contains(v, "  ") {
-		return v
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] == ' ' && v[i-1] == ' ' {
-			continue
-		}
-		b.WriteByte(v[i])
-	}
-	return b.String()
+	return nil
 }
 
 func hexSHA256(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
 }
