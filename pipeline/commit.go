@@ -51,7 +51,7 @@ func (c *committer) count(t tally, sign int64) {
 type dayState struct {
 	listed    bool
 	found     bool // it holds log files of the import: it has a row
-	jobs      int  // files sent to the workers
+	jobs      int  // files sent to the fetchers
 	finished  int  // of those, imported or failed for good
 	completed bool
 }

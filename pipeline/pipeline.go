@@ -33,7 +33,7 @@ import (
 )
 
 // Config sizes and paces a run. Every field must be positive; the
-// engine's options fill in the defaults.
+// caller fills in the defaults.
 type Config struct {
 	// Concurrency is how many files are decoded at once.
 	Concurrency int
@@ -139,7 +139,7 @@ func (r *Run) Execute(ctx context.Context, root string) error {
 	outer.Go(func() error { return inStage(octx, "commit", func() error { return c.loop(commitCtx, msgs) }) })
 	outer.Go(func() error {
 		defer close(msgs)
-		// A buffer lets the listing run ahead of the workers, so that the
+		// A buffer lets the listing run ahead of the fetchers, so that the
 		// work to do, and with it an ETA, is known early.
 		jobs := make(chan job, jobBuffer)
 		inner, ictx := errgroup.WithContext(octx)
