@@ -58,6 +58,8 @@ type Config struct {
 	Engine *engine.Engine
 	// Keys are the access keys whose signatures the server accepts.
 	Keys sigv4.Keys
+	// Roles are the roles of the keys; a key with none is RoleAdmin.
+	Roles map[string]Role
 	// MaxBodyBytes limits the size of a request body; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -75,6 +77,8 @@ type Server struct {
 	log      *slog.Logger
 	ops      map[string]operation
 	metrics  *metrics
+	roles    map[string]Role
+	owners   owners // of the queries started through the server
 }
 
 // operation decodes a request body, runs the operation and returns its
@@ -101,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  newMetrics(cfg.Engine, cfg.Logger),
+		roles:    cfg.Roles,
 	}
 	s.ops = s.operations()
 	return s, nil
@@ -256,6 +261,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, http.StatusBadRequest, err)
 		return
 	}
+	if err := s.authorize(key, c.op, body); err != nil {
+		s.fail(w, c, http.StatusBadRequest, err)
+		return
+	}
 	out, err := op(r.Context(), body)
 	if err != nil {
 		var exc *api.Exception
@@ -266,6 +275,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		s.fail(w, c, http.StatusBadRequest, exc)
 		return
+	}
+	if q, ok := out.(api.StartQueryOutput); ok {
+		s.owners.add(q.QueryId, key)
 	}
 	b, err := awsjson.Marshal(out)
 	if err != nil {

@@ -58,7 +58,9 @@ const (
 const source = `{"S3":{"S3LocationUri":"s3://` + bucket + `/","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111122223333:role/import"}}`
 
 var (
-	goodKey  = sigv4.Key{AccessKeyID: accessKeyID, SecretAccessKey: secretKey}
+	goodKey = sigv4.Key{AccessKeyID: accessKeyID, SecretAccessKey: secretKey}
+	// readKey has the role read; the other keys of a fixture are admins.
+	readKey  = sigv4.Key{AccessKeyID: "AKIDREADONLY0003", SecretAccessKey: "read-Only/Secret+77"}
 	wrongKey = sigv4.Key{AccessKeyID: accessKeyID, SecretAccessKey: wrongSecret}
 	// day is the day of the log files every fixture serves.
 	day = time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
@@ -144,7 +146,8 @@ func newFixture(t *testing.T, cfg config) *fixture {
 	logger := slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.New(server.Config{
 		Engine:       f.eng,
-		Keys:         sigv4.Keys{accessKeyID: secretKey, "AKIDOTHERKEY02": "other-Secret/Key+55"},
+		Keys:         sigv4.Keys{accessKeyID: secretKey, "AKIDOTHERKEY02": "other-Secret/Key+55", readKey.AccessKeyID: readKey.SecretAccessKey},
+		Roles:        map[string]server.Role{readKey.AccessKeyID: server.RoleRead, "AKIDOTHERKEY02": server.RoleAdmin},
 		MaxBodyBytes: cfg.maxBody,
 		Logger:       logger,
 	})

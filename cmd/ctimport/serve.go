@@ -85,7 +85,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 			return usagef("--file-sources: %v", err)
 		}
 	}
-	keys, err := serverKeys(a.str("credentials-file"))
+	keys, roles, err := serverKeys(a.str("credentials-file"))
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	srv, err := server.New(server.Config{Engine: eng, Keys: keys, MaxBodyBytes: int64(maxBody), Logger: log})
+	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), Logger: log})
 	if err != nil {
 		ln.Close()
 		return err
@@ -195,18 +195,18 @@ func (c *cli) resume(ctx context.Context, eng *engine.Engine, log *slog.Logger) 
 	}
 }
 
-// serverKeys reads the access keys the server accepts: the credentials
-// file, else the key in the environment.
-func serverKeys(file string) (sigv4.Keys, error) {
+// serverKeys reads the access keys the server accepts and their roles: the
+// credentials file, else the key in the environment, with the role admin.
+func serverKeys(file string) (sigv4.Keys, map[string]server.Role, error) {
 	if file == "" {
 		file = os.Getenv("CTIMPORT_CREDENTIALS_FILE")
 	}
 	if file != "" {
-		return sigv4.LoadKeys(file)
+		return server.LoadCredentials(file)
 	}
 	id, secret := os.Getenv("CTIMPORT_ACCESS_KEY_ID"), os.Getenv("CTIMPORT_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
-		return nil, errors.New("serve needs access keys to check request signatures: set CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY, or give --credentials-file")
+		return nil, nil, errors.New("serve needs access keys to check request signatures: set CTIMPORT_ACCESS_KEY_ID and CTIMPORT_SECRET_ACCESS_KEY, or give --credentials-file")
 	}
-	return sigv4.Keys{id: secret}, nil
+	return sigv4.Keys{id: secret}, map[string]server.Role{id: server.RoleAdmin}, nil
 }

@@ -1,4 +1,4 @@
-package sigv4
+package server_test
 
 import (
 	"errors"
@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/server"
 )
 
 func writeKeys(t *testing.T, content string, mode os.FileMode) string {
@@ -23,27 +26,31 @@ func writeKeys(t *testing.T, content string, mode os.FileMode) string {
 	return path
 }
 
-func TestLoadKeys(t *testing.T) {
+func TestLoadCredentials(t *testing.T) {
 	path := writeKeys(t, "# keys of the server\n\n"+
 		"AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"+
 		"  \t# indented comment\r\n"+
-		"ci-bot@example.com\t  s3cr3t!-with~symbols  \r\n"+
-		"abc 12345678", 0o600)
-	got, err := LoadKeys(path)
+		"ci-bot@example.com\t  s3cr3t!-with~symbols  read\r\n"+
+		"abc 12345678 admin", 0o600)
+	got, roles, err := server.LoadCredentials(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Keys{
+	want := sigv4.Keys{
 		"AKIDEXAMPLE":        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 		"ci-bot@example.com": "s3cr3t!-with~symbols",
 		"abc":                "12345678",
 	}
 	if !maps.Equal(got, want) {
-		t.Errorf("LoadKeys = %v, want %v", got, want)
+		t.Errorf("LoadCredentials = %v, want %v", got, want)
+	}
+	wantRoles := map[string]server.Role{"AKIDEXAMPLE": server.RoleAdmin, "ci-bot@example.com": server.RoleRead, "abc": server.RoleAdmin}
+	if !maps.Equal(roles, wantRoles) {
+		t.Errorf("LoadCredentials roles = %v, want %v", roles, wantRoles)
 	}
 }
 
-func TestLoadKeysRefusals(t *testing.T) {
+func TestLoadCredentialsRefusals(t *testing.T) {
 	const secret = "SuperSecretValue123"
 	tests := []struct {
 		name    string
@@ -53,8 +60,9 @@ func TestLoadKeysRefusals(t *testing.T) {
 	}{
 		{name: "readable by others", content: "AKIDEXAMPLE " + secret + "\n", mode: 0o644, want: "chmod 600"},
 		{name: "writable by group", content: "AKIDEXAMPLE " + secret + "\n", mode: 0o620, want: "chmod 600"},
-		{name: "one field", content: "# c\nAKIDEXAMPLE" + secret + "\n", want: ":2: want ACCESS_KEY_ID and SECRET_ACCESS_KEY"},
-		{name: "three fields", content: "\nAKIDEXAMPLE " + secret + " extra\n", want: ":2: want ACCESS_KEY_ID and SECRET_ACCESS_KEY"},
+		{name: "one field", content: "# c\nAKIDEXAMPLE" + secret + "\n", want: ":2: want ACCESS_KEY_ID, SECRET_ACCESS_KEY and maybe a role"},
+		{name: "four fields", content: "\nAKIDEXAMPLE " + secret + " read extra\n", want: ":2: want ACCESS_KEY_ID, SECRET_ACCESS_KEY and maybe a role"},
+		{name: "unknown role", content: "AKIDEXAMPLE " + secret + " writer\n", want: ":1: the role must be admin or read"},
 		{name: "bad access key ID", content: "AKID/EXAMPLE " + secret + "\n", want: ":1: an access key ID must be"},
 		{name: "short access key ID", content: "AK " + secret + "\n", want: ":1: an access key ID must be"},
 		{name: "short secret", content: "AKIDEXAMPLE 1234567\n", want: ":1: a secret access key must be"},
@@ -75,24 +83,24 @@ func TestLoadKeysRefusals(t *testing.T) {
 				mode = 0o600
 			}
 			path := writeKeys(t, tt.content, mode)
-			keys, err := LoadKeys(path)
+			keys, _, err := server.LoadCredentials(path)
 			if err == nil {
-				t.Fatalf("LoadKeys = %v, want an error", keys)
+				t.Fatalf("LoadCredentials = %v, want an error", keys)
 			}
 			msg := err.Error()
-			if !strings.HasPrefix(msg, "sigv4: "+path) || !strings.Contains(msg, tt.want) {
-				t.Errorf("LoadKeys: %q, want %q", msg, tt.want)
+			if !strings.HasPrefix(msg, "server: "+path) || !strings.Contains(msg, tt.want) {
+				t.Errorf("LoadCredentials: %q, want %q", msg, tt.want)
 			}
 			if strings.Contains(msg, secret) || strings.Contains(msg, "1234567") {
-				t.Errorf("LoadKeys: %q repeats a secret", msg)
+				t.Errorf("LoadCredentials: %q repeats a secret", msg)
 			}
 		})
 	}
 }
 
-func TestLoadKeysMissingFile(t *testing.T) {
-	_, err := LoadKeys(filepath.Join(t.TempDir(), "none"))
-	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "sigv4: ") {
-		t.Errorf("LoadKeys = %v, want an error wrapping fs.ErrNotExist", err)
+func TestLoadCredentialsMissingFile(t *testing.T) {
+	_, _, err := server.LoadCredentials(filepath.Join(t.TempDir(), "none"))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "server: ") {
+		t.Errorf("LoadCredentials = %v, want an error wrapping fs.ErrNotExist", err)
 	}
 }
