@@ -302,10 +302,10 @@ func TestImports(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("the import opened no file")
 	}
-	if got, err := c.GetImport(ctx, id); err != nil || got.ImportStatus != api.StatusInProgress {
+	if got, err := c.GetImport(ctx, api.GetImportInput{ImportId: id}); err != nil || got.ImportStatus != api.StatusInProgress {
 		t.Errorf("GetImport while it runs = %s, %v; want IN_PROGRESS", got.ImportStatus, err)
 	}
-	stopped, err := c.StopImport(ctx, id)
+	stopped, err := c.StopImport(ctx, api.StopImportInput{ImportId: id})
 	if err != nil || stopped.ImportId != id || stopped.ImportStatus != api.StatusStopped || stopped.ImportStatistics == nil {
 		t.Fatalf("StopImport = %+v, %v; want STOPPED with statistics", stopped, err)
 	}
@@ -320,7 +320,7 @@ func TestImports(t *testing.T) {
 	}
 	var got api.Import
 	poll(t, "the import to end", func() bool {
-		got, err = c.GetImport(ctx, id)
+		got, err = c.GetImport(ctx, api.GetImportInput{ImportId: id})
 		if err != nil {
 			t.Fatalf("GetImport: %v", err)
 		}
@@ -353,7 +353,7 @@ func TestImports(t *testing.T) {
 	if f := failures.Failures[0]; f.Location != e.broken || f.Status != api.FailureFailed || f.ErrorType == "" || f.ErrorMessage == "" || f.LastUpdatedTime.IsZero() {
 		t.Errorf("failure %+v", f)
 	}
-	if ended, err := c.StopImport(ctx, id); err != nil || ended.ImportStatus != api.StatusFailed {
+	if ended, err := c.StopImport(ctx, api.StopImportInput{ImportId: id}); err != nil || ended.ImportStatus != api.StatusFailed {
 		t.Errorf("StopImport of an ended import = %s, %v; want it FAILED as it is", ended.ImportStatus, err)
 	}
 }
@@ -455,15 +455,15 @@ func TestExceptions(t *testing.T) {
 		want *api.Exception
 	}{
 		{"import not found", func(ctx context.Context, c *client.Client) error {
-			_, err := c.GetImport(ctx, unknownID)
+			_, err := c.GetImport(ctx, api.GetImportInput{ImportId: unknownID})
 			return err
 		}, api.ErrImportNotFound},
 		{"ImportId not a UUID", func(ctx context.Context, c *client.Client) error {
-			_, err := c.GetImport(ctx, "abc")
+			_, err := c.GetImport(ctx, api.GetImportInput{ImportId: "abc"})
 			return err
 		}, api.ErrInvalidParameter},
 		{"stop an unknown import", func(ctx context.Context, c *client.Client) error {
-			_, err := c.StopImport(ctx, unknownID)
+			_, err := c.StopImport(ctx, api.StopImportInput{ImportId: unknownID})
 			return err
 		}, api.ErrImportNotFound},
 		{"failures of an unknown import", func(ctx context.Context, c *client.Client) error {
@@ -612,7 +612,7 @@ func TestResponseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := serveStub(t, tt.stub, "", "")
-			_, err := c.GetImport(t.Context(), unknownID)
+			_, err := c.GetImport(t.Context(), api.GetImportInput{ImportId: unknownID})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -630,7 +630,7 @@ func TestResponseErrors(t *testing.T) {
 		})
 	}
 	c := serveStub(t, &stub{status: 400, body: `{"__type":"com.amazonaws.cloudtrail.v20131101#ImportNotFoundException"}`}, "", "")
-	if _, err := c.GetImport(t.Context(), unknownID); !errors.Is(err, api.ErrImportNotFound) {
+	if _, err := c.GetImport(t.Context(), api.GetImportInput{ImportId: unknownID}); !errors.Is(err, api.ErrImportNotFound) {
 		t.Errorf("error %v does not match api.ErrImportNotFound", err)
 	}
 }
@@ -692,8 +692,14 @@ func TestRequests(t *testing.T) {
 			_, err := c.StartImport(ctx, api.StartImportInput{Destinations: []string{"trail"}, ImportSource: &src, StartEventTime: &start})
 			return err
 		}, `{"Destinations":["trail"],"ImportSource":{"S3":{"S3LocationUri":"s3://trail-bucket/","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111122223333:role/import"}},"StartEventTime":1704164645.6}`},
-		{"GetImport", func(ctx context.Context) error { _, err := c.GetImport(ctx, unknownID); return err }, `{"ImportId":"` + unknownID + `"}`},
-		{"StopImport", func(ctx context.Context) error { _, err := c.StopImport(ctx, unknownID); return err }, `{"ImportId":"` + unknownID + `"}`},
+		{"GetImport", func(ctx context.Context) error {
+			_, err := c.GetImport(ctx, api.GetImportInput{ImportId: unknownID})
+			return err
+		}, `{"ImportId":"` + unknownID + `"}`},
+		{"StopImport", func(ctx context.Context) error {
+			_, err := c.StopImport(ctx, api.StopImportInput{ImportId: unknownID})
+			return err
+		}, `{"ImportId":"` + unknownID + `"}`},
 		{"ListImports", func(ctx context.Context) error {
 			_, err := c.ListImports(ctx, api.ListImportsInput{ImportStatus: api.StatusFailed})
 			return err

@@ -161,9 +161,11 @@ func Sources(endpoint string) SourceOpener {
 	}
 }
 
-// Engine runs the import and query operations over one store. Its methods
-// are safe for concurrent use. Imports and queries started by an Engine run
-// in goroutines it owns; Close stops them.
+// Engine runs the import and query operations over one store: it is the
+// api.Service of that store, with methods beyond the API for the commands
+// that run imports in their own process. Its methods are safe for
+// concurrent use. Imports and queries started by an Engine run in
+// goroutines it owns; Close stops them.
 type Engine struct {
 	store sink.Store
 	opts  Options
@@ -180,6 +182,8 @@ type Engine struct {
 
 	querySlots *semaphore.Weighted
 }
+
+var _ api.Service = (*Engine)(nil)
 
 // New returns an Engine over store.
 func New(store sink.Store, opts Options) *Engine {

@@ -49,7 +49,7 @@ func TestStopAndRetry(t *testing.T) {
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("status while running %s, want IN_PROGRESS", st)
 	}
-	imp, err := e.eng.StopImport(e.ctx, id)
+	imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id})
 	if err != nil {
 		t.Fatalf("StopImport: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestStopAndRetry(t *testing.T) {
 		t.Errorf("%d readers left open", e.mem.Unclosed())
 	}
 	// Stopping again changes nothing.
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Errorf("second StopImport = %s, %v", imp.ImportStatus, err)
 	}
 
@@ -137,7 +137,7 @@ func TestStopDuringRead(t *testing.T) {
 	})
 	id := e.startNew()
 	waitClosed(t, blocked, "the half-read file")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %s, %v", imp.ImportStatus, err)
 	}
 	e.checkConsistent(id)
@@ -294,7 +294,7 @@ func TestRetryRules(t *testing.T) {
 	e.checkKeys(e.eds)
 
 	// A COMPLETED import cannot be retried.
-	_, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{})
+	_, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id})
 	if !isExc(err, api.ErrInvalidParameter) {
 		t.Errorf("retry of a COMPLETED import = %v, want InvalidParameterException", err)
 	}
@@ -305,7 +305,7 @@ func TestRetryRules(t *testing.T) {
 		t.Errorf("a refused retry read the source")
 	}
 	// StopImport leaves an ended import as it is.
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusCompleted {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusCompleted {
 		t.Errorf("StopImport of a COMPLETED import = %s, %v", imp.ImportStatus, err)
 	}
 }
@@ -320,7 +320,7 @@ func TestRetryNewFiles(t *testing.T) {
 	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 	late := key(day.Add(20 * time.Hour))
@@ -416,7 +416,7 @@ func TestStopImportNotRunning(t *testing.T) {
 	if err := e.store.PutImport(e.ctx, orphan); err != nil {
 		t.Fatal(err)
 	}
-	imp, err := e.eng.StopImport(e.ctx, orphan.ID)
+	imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: orphan.ID})
 	if err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %+v, %v; want STOPPED", imp, err)
 	}
@@ -512,7 +512,7 @@ func TestIncremental(t *testing.T) {
 
 	// An end before where the next incremental import would start is refused.
 	in.EndEventTime = ptr(at(1, 0, 0))
-	if _, err := e.eng.StartImport(e.ctx, in, engine.StartOptions{Incremental: true}); !isExc(err, api.ErrInvalidParameter) {
+	if _, err := e.eng.StartImportWith(e.ctx, in, engine.StartOptions{Incremental: true}); !isExc(err, api.ErrInvalidParameter) {
 		t.Errorf("incremental import ending before its start = %v, want InvalidParameterException", err)
 	}
 }
@@ -526,7 +526,7 @@ func TestIncrementalIgnoresUnfinished(t *testing.T) {
 	e.spy.setWrap(hook)
 	id := e.start(newImport(e.eds.Name, srcURI), engine.StartOptions{Incremental: true})
 	waitClosed(t, reached, "the gated read")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 	committed := e.importedKeys(id)

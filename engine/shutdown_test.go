@@ -85,7 +85,7 @@ func TestShutdownAndClose(t *testing.T) {
 			if st := e.status(ended.ImportId); st != api.StatusCompleted {
 				t.Errorf("%s changed an ended import to %s", tt.name, st)
 			}
-			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err == nil {
+			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}); err == nil {
 				t.Errorf("StartImport on an Engine after %s succeeded", tt.name)
 			}
 
@@ -145,7 +145,7 @@ func TestShutdownIdle(t *testing.T) {
 	if err := e.eng.Shutdown(); err != nil {
 		t.Fatalf("a second Shutdown: %v", err)
 	}
-	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI), engine.StartOptions{}); err == nil {
+	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI)); err == nil {
 		t.Errorf("StartImport after Shutdown succeeded")
 	}
 	if _, err := e.eng.StartQuery(e.ctx, api.StartQueryInput{QueryStatement: "SELECT 1"}); err == nil {

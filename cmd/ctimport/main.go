@@ -203,21 +203,9 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 // output prints an API response in the chosen format.
 func (c *cli) output(v any) error { return writeOutput(c.stdout, c.format, v) }
 
-// service runs the operations of the commands other than start-import and
-// query: the engine over the database, or a ctimport server.
-type service interface {
-	GetImport(ctx context.Context, id string) (api.Import, error)
-	StopImport(ctx context.Context, id string) (api.Import, error)
-	ListImports(ctx context.Context, in api.ListImportsInput) (api.ListImportsOutput, error)
-	ListImportFailures(ctx context.Context, in api.ListImportFailuresInput) (api.ListImportFailuresOutput, error)
-	CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error)
-	GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error)
-	ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error)
-}
-
 // simple runs a command that needs only the service and prints its result.
-func (c *cli) simple(ctx context.Context, fn func(service) (any, error)) error {
-	var svc service
+func (c *cli) simple(ctx context.Context, fn func(api.Service) (any, error)) error {
+	var svc api.Service
 	if c.endpoint != "" {
 		cl, err := c.client()
 		if err != nil {
@@ -253,7 +241,9 @@ func cmdGetImport(ctx context.Context, c *cli) error {
 	if err := c.requireFlag("import-id"); err != nil {
 		return err
 	}
-	return c.simple(ctx, func(e service) (any, error) { return e.GetImport(ctx, c.args.str("import-id")) })
+	return c.simple(ctx, func(svc api.Service) (any, error) {
+		return svc.GetImport(ctx, api.GetImportInput{ImportId: c.args.str("import-id")})
+	})
 }
 
 // maxResults reads --max-results; the API takes 1 to 1000, and an absent
@@ -280,7 +270,7 @@ func cmdListImports(ctx context.Context, c *cli) error {
 		ImportStatus: api.ImportStatus(c.args.str("import-status")),
 		NextToken:    c.args.str("next-token"),
 	}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListImports(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListImports(ctx, in) })
 }
 
 func cmdListImportFailures(ctx context.Context, c *cli) error {
@@ -292,7 +282,7 @@ func cmdListImportFailures(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListImportFailuresInput{ImportId: c.args.str("import-id"), MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListImportFailures(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListImportFailures(ctx, in) })
 }
 
 func cmdGetEventDataStore(ctx context.Context, c *cli) error {
@@ -300,7 +290,7 @@ func cmdGetEventDataStore(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.GetEventDataStoreInput{EventDataStore: c.args.str("event-data-store")}
-	return c.simple(ctx, func(e service) (any, error) { return e.GetEventDataStore(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.GetEventDataStore(ctx, in) })
 }
 
 func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
@@ -308,7 +298,7 @@ func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.CreateEventDataStoreInput{Name: c.args.str("name")}
-	return c.simple(ctx, func(e service) (any, error) { return e.CreateEventDataStore(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.CreateEventDataStore(ctx, in) })
 }
 
 func cmdListEventDataStores(ctx context.Context, c *cli) error {
@@ -317,7 +307,7 @@ func cmdListEventDataStores(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListEventDataStoresInput{MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListEventDataStores(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListEventDataStores(ctx, in) })
 }
 
 func cmdQuery(ctx context.Context, c *cli) error {

@@ -81,13 +81,13 @@ func (c *cli) remoteStartImport(ctx context.Context, in api.StartImportInput) er
 			}
 			stopping = true
 			fmt.Fprintf(c.stderr, "\r%s: stopping import %s on the server; files read in full are committed\n", s, id)
-			if _, err := cl.StopImport(ctx, id); err != nil {
+			if _, err := cl.StopImport(ctx, api.StopImportInput{ImportId: id}); err != nil {
 				return err
 			}
 		case <-ctx.Done():
 			return ctx.Err()
 		case now := <-tick.C:
-			imp, err = cl.GetImport(ctx, id)
+			imp, err = cl.GetImport(ctx, api.GetImportInput{ImportId: id})
 			if err != nil {
 				return err
 			}

@@ -187,7 +187,7 @@ func fileSourcesUnder(root string, next engine.SourceOpener) engine.SourceOpener
 // running, so that a crash or a kill only pauses them.
 func (c *cli) resume(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 	for _, id := range c.recovered {
-		if _, err := eng.StartImport(ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err != nil {
+		if _, err := eng.StartImport(ctx, api.StartImportInput{ImportId: id}); err != nil {
 			log.Warn("import left running by the last server stays STOPPED; retry it with StartImport", "import_id", id, "error", err.Error())
 			continue
 		}

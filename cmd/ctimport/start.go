@@ -142,7 +142,7 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	imp, err := eng.StartImport(ctx, in, opts)
+	imp, err := eng.StartImportWith(ctx, in, opts)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 			return
 		}
 		fmt.Fprintf(c.stderr, "\r%s: stopping import %s; files read in full are committed\n", why, id)
-		wg.Go(func() { eng.StopImport(context.WithoutCancel(ctx), id) })
+		wg.Go(func() { eng.StopImport(context.WithoutCancel(ctx), api.StopImportInput{ImportId: id}) })
 	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -220,7 +220,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 	}
 	id := c.args.str("import-id")
 	if c.endpoint != "" {
-		return c.simple(ctx, func(e service) (any, error) { return e.StopImport(ctx, id) })
+		return c.simple(ctx, func(svc api.Service) (any, error) { return svc.StopImport(ctx, api.StopImportInput{ImportId: id}) })
 	}
 	eng, done, err := c.open(ctx, "ctimport stop-import", engine.Options{})
 	if errors.Is(err, sink.ErrLocked) {
@@ -243,7 +243,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	out, err := eng.StopImport(ctx, id)
+	out, err := eng.StopImport(ctx, api.StopImportInput{ImportId: id})
 	if err != nil {
 		return err
 	}
