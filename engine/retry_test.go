@@ -332,6 +332,43 @@ func TestRetryNewFiles(t *testing.T) {
 	e.checkStored(e.eds, e.wantIDs())
 }
 
+// TestRecoverResume checks that Recover with Options.Resume retries the
+// imports a process left running, and reports those it cannot retry,
+// which stay STOPPED.
+func TestRecoverResume(t *testing.T) {
+	e := newEnv(t, engine.Options{Resume: true})
+	putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 1, 2, 10)
+	now := time.Now().UTC()
+	left := sink.Import{ID: "00000000-0000-4000-8000-000000000001", StoreID: storeID(e.eds), SourceURI: srcURI, Status: string(api.StatusInProgress), Created: now, Updated: now}
+	gone := sink.Import{ID: "00000000-0000-4000-8000-000000000002", StoreID: storeID(e.eds), SourceURI: "s3://gone-bucket/", Status: string(api.StatusInitializing), Created: now, Updated: now}
+	for _, imp := range []sink.Import{left, gone} {
+		if err := e.store.PutImport(e.ctx, imp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := e.eng.Recover(e.ctx)
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	byID := map[string]engine.Recovered{}
+	for _, r := range found {
+		byID[r.ImportID] = r
+	}
+	if r := byID[left.ID]; len(found) != 2 || !r.Resumed || r.Err != nil {
+		t.Errorf("Recover found %+v; want %s resumed", found, left.ID)
+	}
+	if r := byID[gone.ID]; r.Resumed || !isExc(r.Err, api.ErrInvalidImportSource) {
+		t.Errorf("Recover found %+v; want %s not resumed, with an InvalidImportSourceException", found, gone.ID)
+	}
+	if imp, _ := e.wait(left.ID); imp.ImportStatus != api.StatusCompleted {
+		t.Errorf("the resumed import ended %s (%q)", imp.ImportStatus, e.message(left.ID))
+	}
+	if st := e.status(gone.ID); st != api.StatusStopped {
+		t.Errorf("the import not resumed is %s, want STOPPED", st)
+	}
+	e.checkStored(e.eds, e.wantIDs())
+}
+
 // TestRecover checks that Recover marks imports a crashed process left
 // INITIALIZING or IN_PROGRESS as STOPPED, leaves running and ended imports
 // alone, and that a recovered import can be retried.
@@ -355,8 +392,8 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
-	if !slices.Equal(stopped, []string{ghost.ID}) {
-		t.Errorf("Recover stopped %v, want [%s]", stopped, ghost.ID)
+	if want := []engine.Recovered{{ImportID: ghost.ID}}; !slices.Equal(stopped, want) {
+		t.Errorf("Recover found %+v, want %+v", stopped, want)
 	}
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("Recover changed a running import to %s", st)
@@ -386,8 +423,8 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
-	if !slices.Equal(stopped, []string{id}) {
-		t.Errorf("Recover stopped %v, want [%s]", stopped, id)
+	if want := []engine.Recovered{{ImportID: id}}; !slices.Equal(stopped, want) {
+		t.Errorf("Recover found %+v, want %+v", stopped, want)
 	}
 	if st := e.status(id); st != api.StatusStopped {
 		t.Fatalf("Recover left an IN_PROGRESS import %s, want STOPPED", st)

@@ -396,7 +396,7 @@ func TestStoreDiskFull(t *testing.T) {
 			// The space is back: a retry reads only the files not imported.
 			eng = d.engine(nil)
 			stopped, err := eng.Recover(d.ctx)
-			if want := map[bool][]string{true: {id}}[tc.everything]; err != nil || !slices.Equal(stopped, want) {
+			if want := map[bool][]engine.Recovered{true: {{ImportID: id}}}[tc.everything]; err != nil || !slices.Equal(stopped, want) {
 				t.Errorf("Recover = %v, %v; want %v", stopped, err, want)
 			}
 			d.spy.setHook(nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
+	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
 // stopWait is how long stop-import waits for another process to stop an import.
@@ -137,7 +138,7 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Config: pipeline.Config{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile}})
+	eng, done, err := c.open(ctx, duckdbsink.Options{Holder: "ctimport start-import"}, engine.Options{Config: pipeline.Config{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile}})
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 	if c.endpoint != "" {
 		return c.simple(ctx, func(svc api.Service) (any, error) { return svc.StopImport(ctx, api.StopImportInput{ImportId: id}) })
 	}
-	eng, done, err := c.open(ctx, "ctimport stop-import", engine.Options{})
+	eng, done, err := c.open(ctx, duckdbsink.Options{Holder: "ctimport stop-import"}, engine.Options{})
 	if errors.Is(err, sink.ErrLocked) {
 		// Another process holds the database: ask it to stop the import,
 		// and wait until it lets go of the database.
@@ -232,7 +233,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		fmt.Fprintf(c.stderr, "%v\nasked it to stop import %s; waiting\n", err, id)
 		deadline := time.Now().Add(stopWait)
 		for errors.Is(err, sink.ErrLocked) && time.Now().Before(deadline) {
-			eng, done, err = c.open(ctx, "ctimport stop-import", engine.Options{})
+			eng, done, err = c.open(ctx, duckdbsink.Options{Holder: "ctimport stop-import"}, engine.Options{})
 		}
 		os.Remove(c.stopFile())
 		if errors.Is(err, sink.ErrLocked) {
