@@ -117,7 +117,8 @@ commands:
 	printFlags(w, globalFlags)
 	fmt.Fprint(w, `
 exit status: 0 done; 1 error; 2 bad command line; 3 import FAILED; 4 import STOPPED;
-5 the database is in use by another process; 6 verify found drift.
+5 the database is in use by another process; 6 verify found drift; 130 start-import
+interrupted a second time.
 `)
 }
 

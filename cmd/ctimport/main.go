@@ -33,6 +33,8 @@ const (
 	exitStopped = 4 // the import ended STOPPED
 	exitLocked  = 5 // another process holds the database
 	exitDrift   = 6 // verify found drift
+
+	exitInterrupted = 130 // start-import was interrupted again while it stopped the import
 )
 
 // defaultDB is the database used without --db or CTIMPORT_DB.
