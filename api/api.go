@@ -1,7 +1,8 @@
-// Package api holds the request, response and exception types of the
-// CloudTrail Lake import operations, with the member names of the CloudTrail
-// API model (service cloudtrail, version 2013-11-01), so that ctimport speaks
-// the same shapes as the AWS CLI and SDKs.
+// Package api holds the CloudTrail API that ctimport serves: the Service
+// interface of its operations, and their request, response and exception
+// types, with the member names of the CloudTrail API model (service
+// cloudtrail, version 2013-11-01), so that ctimport speaks the same shapes
+// as the AWS CLI and SDKs.
 package api
 
 import "time"
@@ -71,6 +72,16 @@ type StartImportInput struct {
 	StartEventTime *time.Time    `json:"StartEventTime,omitempty"`
 	EndEventTime   *time.Time    `json:"EndEventTime,omitempty"`
 	ImportId       string        `json:"ImportId,omitempty"`
+}
+
+// GetImportInput names the import to describe.
+type GetImportInput struct {
+	ImportId string `json:"ImportId"`
+}
+
+// StopImportInput names the import to stop.
+type StopImportInput struct {
+	ImportId string `json:"ImportId"`
 }
 
 // Import describes one import. It is the shape of the GetImport and

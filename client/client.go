@@ -1,5 +1,5 @@
-// Package client is a client of a ctimport server: it calls the CloudTrail
-// import and query operations over HTTP with AWS JSON 1.1 requests signed
+// Package client is a client of a ctimport server: an api.Service that
+// calls the server's operations over HTTP with AWS JSON 1.1 requests signed
 // with Signature Version 4, and returns the API's types and exceptions.
 package client
 
@@ -30,7 +30,9 @@ const (
 // answer, as opposed to exceptions the server returned.
 var ErrEndpoint = errors.New("client: endpoint")
 
-// Client calls a ctimport server. Its methods are safe for concurrent use.
+// Client is the api.Service of a ctimport server: each of its methods calls
+// the server's operation of the same name. Its methods are safe for
+// concurrent use.
 type Client struct {
 	endpoint string
 	key      sigv4.Key
@@ -55,38 +57,42 @@ func New(endpoint string, key sigv4.Key, region string) (*Client, error) {
 	return &Client{endpoint: u.String(), key: key, region: region, http: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
 
-// call runs operation op with input in and decodes its response into out.
-// An exception returned by the server is an *api.Exception.
-func (c *Client) call(ctx context.Context, op string, in, out any) error {
+var _ api.Service = (*Client)(nil)
+
+// call runs operation op of c with input in and returns its response. An
+// exception returned by the server is an *api.Exception; any other error
+// wraps ErrEndpoint or is one of encoding the request.
+func call[Out any](ctx context.Context, c *Client, op string, in any) (Out, error) {
+	var out Out
 	body, err := awsjson.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("client: %s: %w", op, err)
+		return out, fmt.Errorf("client: %s: %w", op, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("client: %s: %w", op, err)
+		return out, fmt.Errorf("client: %s: %w", op, err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", targetPrefix+op)
 	if err := sigv4.Sign(req, body, c.key, c.region, service, time.Now()); err != nil {
-		return fmt.Errorf("client: %s: %w", op, err)
+		return out, fmt.Errorf("client: %s: %w", op, err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
+		return out, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("%w: %s: reading the response: %w", ErrEndpoint, op, err)
+		return out, fmt.Errorf("%w: %s: reading the response: %w", ErrEndpoint, op, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return responseError(op, resp, b)
+		return out, responseError(op, resp, b)
 	}
-	if err := awsjson.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
+	if err := awsjson.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
 	}
-	return nil
+	return out, nil
 }
 
 // responseError returns the exception an error response carries.
@@ -112,79 +118,62 @@ func responseError(op string, resp *http.Response, body []byte) error {
 	return &api.Exception{Name: name, Message: msg}
 }
 
-// StartImport starts a new import, or retries one given only its ImportId.
+// StartImport calls the server's StartImport.
 func (c *Client) StartImport(ctx context.Context, in api.StartImportInput) (api.Import, error) {
-	var out api.Import
-	return out, c.call(ctx, "StartImport", in, &out)
+	return call[api.Import](ctx, c, "StartImport", in)
 }
 
-// importID is the request of GetImport and StopImport.
-type importID struct {
-	ImportId string `json:"ImportId"`
+// GetImport calls the server's GetImport.
+func (c *Client) GetImport(ctx context.Context, in api.GetImportInput) (api.Import, error) {
+	return call[api.Import](ctx, c, "GetImport", in)
 }
 
-// GetImport describes an import, with its statistics.
-func (c *Client) GetImport(ctx context.Context, id string) (api.Import, error) {
-	var out api.Import
-	return out, c.call(ctx, "GetImport", importID{id}, &out)
+// StopImport calls the server's StopImport.
+func (c *Client) StopImport(ctx context.Context, in api.StopImportInput) (api.Import, error) {
+	return call[api.Import](ctx, c, "StopImport", in)
 }
 
-// StopImport stops an import.
-func (c *Client) StopImport(ctx context.Context, id string) (api.Import, error) {
-	var out api.Import
-	return out, c.call(ctx, "StopImport", importID{id}, &out)
-}
-
-// ListImports lists imports.
+// ListImports calls the server's ListImports.
 func (c *Client) ListImports(ctx context.Context, in api.ListImportsInput) (api.ListImportsOutput, error) {
-	var out api.ListImportsOutput
-	return out, c.call(ctx, "ListImports", in, &out)
+	return call[api.ListImportsOutput](ctx, c, "ListImports", in)
 }
 
-// ListImportFailures lists the files of an import that failed.
+// ListImportFailures calls the server's ListImportFailures.
 func (c *Client) ListImportFailures(ctx context.Context, in api.ListImportFailuresInput) (api.ListImportFailuresOutput, error) {
-	var out api.ListImportFailuresOutput
-	return out, c.call(ctx, "ListImportFailures", in, &out)
+	return call[api.ListImportFailuresOutput](ctx, c, "ListImportFailures", in)
 }
 
-// CreateEventDataStore creates an event data store.
+// CreateEventDataStore calls the server's CreateEventDataStore.
 func (c *Client) CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error) {
-	var out api.EventDataStore
-	return out, c.call(ctx, "CreateEventDataStore", in, &out)
+	return call[api.EventDataStore](ctx, c, "CreateEventDataStore", in)
 }
 
-// GetEventDataStore describes an event data store.
+// GetEventDataStore calls the server's GetEventDataStore.
 func (c *Client) GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error) {
-	var out api.EventDataStore
-	return out, c.call(ctx, "GetEventDataStore", in, &out)
+	return call[api.EventDataStore](ctx, c, "GetEventDataStore", in)
 }
 
-// ListEventDataStores lists the event data stores.
+// ListEventDataStores calls the server's ListEventDataStores.
 func (c *Client) ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error) {
-	var out api.ListEventDataStoresOutput
-	return out, c.call(ctx, "ListEventDataStores", in, &out)
+	return call[api.ListEventDataStoresOutput](ctx, c, "ListEventDataStores", in)
 }
 
-// StartQuery starts a query.
+// StartQuery calls the server's StartQuery.
 func (c *Client) StartQuery(ctx context.Context, in api.StartQueryInput) (api.StartQueryOutput, error) {
-	var out api.StartQueryOutput
-	return out, c.call(ctx, "StartQuery", in, &out)
+	return call[api.StartQueryOutput](ctx, c, "StartQuery", in)
 }
 
-// DescribeQuery describes a query.
+// DescribeQuery calls the server's DescribeQuery.
 func (c *Client) DescribeQuery(ctx context.Context, in api.DescribeQueryInput) (api.DescribeQueryOutput, error) {
-	var out api.DescribeQueryOutput
-	return out, c.call(ctx, "DescribeQuery", in, &out)
+	return call[api.DescribeQueryOutput](ctx, c, "DescribeQuery", in)
 }
 
-// GetQueryResults returns a page of a query's results.
+// GetQueryResults calls the server's GetQueryResults.
 func (c *Client) GetQueryResults(ctx context.Context, in api.GetQueryResultsInput) (api.GetQueryResultsOutput, error) {
-	var out api.GetQueryResultsOutput
-	return out, c.call(ctx, "GetQueryResults", in, &out)
+	return call[api.GetQueryResultsOutput](ctx, c, "GetQueryResults", in)
 }
 
-// CancelQuery cancels a query.
+// CancelQuery calls the server's CancelQuery.
 func (c *Client) CancelQuery(ctx context.Context, in api.CancelQueryInput) (api.CancelQueryOutput, error) {
-	var out api.CancelQueryOutput
-	return out, c.call(ctx, "CancelQuery", in, &out)
+	return call[api.CancelQueryOutput](ctx, c, "CancelQuery", in)
 }

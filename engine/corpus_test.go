@@ -65,7 +65,7 @@ func TestRealParts(t *testing.T) {
 	for _, set := range slices.Sorted(maps.Keys(sets)) {
 		files := sets[set]
 		uri := "file://" + filepath.ToSlash(filepath.Join(abs, set)) + "/"
-		start, err := eng.StartImport(ctx, newImport(eds.EventDataStoreArn, uri), engine.StartOptions{})
+		start, err := eng.StartImport(ctx, newImport(eds.EventDataStoreArn, uri))
 		if err != nil {
 			t.Fatalf("StartImport(%s): %v", uri, err)
 		}
@@ -117,7 +117,7 @@ func TestRealParts(t *testing.T) {
 
 	// Importing a set again stores nothing new.
 	uri := "file://" + filepath.ToSlash(filepath.Join(abs, "invictus-2023-07-10")) + "/AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/"
-	start, err := eng.StartImport(ctx, newImport(eds.Name, uri), engine.StartOptions{})
+	start, err := eng.StartImport(ctx, newImport(eds.Name, uri))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,13 @@ type Options struct {
 	MaxOngoingImports int
 	// MaxRunningQueries is how many queries run at once; more wait, QUEUED.
 	MaxRunningQueries int
+	// Resume carries the imports of an Engine over to the next Engine over
+	// the store, as a server that is restarted wants: Close leaves the
+	// imports it stops IN_PROGRESS, with what they read committed, and
+	// Recover starts again the imports a process left running. Without it,
+	// Close stops them as StopImport does, and Recover leaves them STOPPED
+	// for a retry.
+	Resume bool
 	// QueryResultBytes caps the results the Engine holds, all queries
 	// together, counted as the bytes of their values and column names and
 	// of the Engine's record of each value. A query whose results need more
@@ -161,9 +168,11 @@ func Sources(endpoint string) SourceOpener {
 	}
 }
 
-// Engine runs the import and query operations over one store. Its methods
-// are safe for concurrent use. Imports and queries started by an Engine run
-// in goroutines it owns; Close stops them.
+// Engine runs the import and query operations over one store: it is the
+// api.Service of that store, with methods beyond the API for the commands
+// that run imports in their own process. Its methods are safe for
+// concurrent use. Imports and queries started by an Engine run in
+// goroutines it owns; Close stops them.
 type Engine struct {
 	store sink.Store
 	opts  Options
@@ -181,6 +190,8 @@ type Engine struct {
 	querySlots *semaphore.Weighted
 }
 
+var _ api.Service = (*Engine)(nil)
+
 // New returns an Engine over store.
 func New(store sink.Store, opts Options) *Engine {
 	opts = opts.withDefaults()
@@ -193,16 +204,15 @@ func New(store sink.Store, opts Options) *Engine {
 	}
 }
 
-// Close stops every running import, as StopImport would, cancels the
-// queries, and waits for them to end.
-func (e *Engine) Close() error { return e.close(errStopped) }
-
-// Shutdown is Close for a process that means to resume its imports at its
-// next start: the imports it stops commit what they read but stay
-// IN_PROGRESS, so that Recover returns them.
-func (e *Engine) Shutdown() error { return e.close(errSuspended) }
-
-func (e *Engine) close(cause error) error {
+// Close stops every running import, cancels the queries, and waits for
+// them to end. The imports it stops commit what they read and end STOPPED,
+// as StopImport would stop them; with Options.Resume they stay IN_PROGRESS,
+// for the next Engine's Recover to resume.
+func (e *Engine) Close() error {
+	cause := errStopped
+	if e.opts.Resume {
+		cause = errSuspended
+	}
 	e.mu.Lock()
 	e.closed = true
 	for _, r := range e.runs {
@@ -216,16 +226,27 @@ func (e *Engine) close(cause error) error {
 	return nil
 }
 
+// Recovered is an import that a process left running, as Recover found it.
+type Recovered struct {
+	ImportID string
+	// Resumed reports whether Recover started the import again, which it
+	// does with Options.Resume. When it could not, Err says why, and the
+	// import stays STOPPED.
+	Resumed bool
+	Err     error
+}
+
 // Recover marks imports left INITIALIZING or IN_PROGRESS by a process that
 // ended without finishing them as STOPPED, so that they can be retried,
-// and returns their IDs. Call it only while no other process can run
+// and with Options.Resume retries them at once. It returns them, in the
+// order of Store.Imports. Call it only while no other process can run
 // imports on the store.
-func (e *Engine) Recover(ctx context.Context) ([]string, error) {
+func (e *Engine) Recover(ctx context.Context) ([]Recovered, error) {
 	imps, err := e.store.Imports(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: recover: %w", err)
 	}
-	var stopped []string
+	var found []Recovered
 	for _, imp := range imps {
 		st := api.ImportStatus(imp.Status)
 		if st.Done() || e.isRunning(imp.ID) {
@@ -237,9 +258,14 @@ func (e *Engine) Recover(ctx context.Context) ([]string, error) {
 		if err := e.store.PutImport(ctx, imp); err != nil {
 			return nil, fmt.Errorf("engine: recover: %w", err)
 		}
-		stopped = append(stopped, imp.ID)
+		r := Recovered{ImportID: imp.ID}
+		if e.opts.Resume {
+			_, r.Err = e.StartImport(ctx, api.StartImportInput{ImportId: imp.ID})
+			r.Resumed = r.Err == nil
+		}
+		found = append(found, r)
 	}
-	return stopped, nil
+	return found, nil
 }
 
 // now returns the time as the store keeps it: UTC, to the microsecond.

@@ -457,7 +457,7 @@ func newImport(dest string, uri string) api.StartImportInput {
 // start starts an import and fails the test when it is refused.
 func (e *env) start(in api.StartImportInput, opts engine.StartOptions) string {
 	e.t.Helper()
-	imp, err := e.eng.StartImport(e.ctx, in, opts)
+	imp, err := e.eng.StartImportWith(e.ctx, in, opts)
 	if err != nil {
 		e.t.Fatalf("StartImport(%+v): %v", in, err)
 	}
@@ -544,7 +544,7 @@ func (e *env) run() (api.Import, engine.Progress) {
 // stats returns an import's statistics.
 func (e *env) stats(id string) api.ImportStatistics {
 	e.t.Helper()
-	imp, err := e.eng.GetImport(e.ctx, id)
+	imp, err := e.eng.GetImport(e.ctx, api.GetImportInput{ImportId: id})
 	if err != nil {
 		e.t.Fatalf("GetImport(%s): %v", id, err)
 	}
@@ -556,7 +556,7 @@ func (e *env) stats(id string) api.ImportStatistics {
 
 func (e *env) status(id string) api.ImportStatus {
 	e.t.Helper()
-	imp, err := e.eng.GetImport(e.ctx, id)
+	imp, err := e.eng.GetImport(e.ctx, api.GetImportInput{ImportId: id})
 	if err != nil {
 		e.t.Fatalf("GetImport(%s): %v", id, err)
 	}

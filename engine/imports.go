@@ -39,13 +39,20 @@ func checkRoleARN(role string) error {
 	return nil
 }
 
-// StartImport validates in, records the import and starts running it in the
-// background. With only ImportId set it retries that import: the run reads
-// the files that are not imported yet. Use Wait to wait for the run.
+// StartImport is StartImportWith with the default StartOptions: the API's
+// StartImport.
+func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput) (api.Import, error) {
+	return e.StartImportWith(ctx, in, StartOptions{})
+}
+
+// StartImportWith validates in, records the import and starts running it
+// in the background, with the settings of opts that the API does not
+// carry. With only ImportId set it retries that import: the run reads the
+// files that are not imported yet. Use Wait to wait for the run.
 //
 // It fails with AccountHasOngoingImportException when an import into the
 // same event data store runs, or Options.MaxOngoingImports imports run.
-func (e *Engine) StartImport(ctx context.Context, in api.StartImportInput, opts StartOptions) (api.Import, error) {
+func (e *Engine) StartImportWith(ctx context.Context, in api.StartImportInput, opts StartOptions) (api.Import, error) {
 	var imp sink.Import
 	var src s3scan.Source
 	var err error
@@ -249,8 +256,8 @@ func (e *Engine) loadImport(ctx context.Context, id string) (sink.Import, error)
 }
 
 // GetImport describes an import, with its statistics.
-func (e *Engine) GetImport(ctx context.Context, id string) (api.Import, error) {
-	imp, err := e.loadImport(ctx, id)
+func (e *Engine) GetImport(ctx context.Context, in api.GetImportInput) (api.Import, error) {
+	imp, err := e.loadImport(ctx, in.ImportId)
 	if err != nil {
 		return api.Import{}, err
 	}
@@ -267,13 +274,13 @@ func (e *Engine) Message(ctx context.Context, id string) (string, error) {
 // StopImport stops a running import; its status becomes STOPPED once the
 // files being committed are committed. An import no process runs any more
 // is marked STOPPED at once; an ended import is returned as it is.
-func (e *Engine) StopImport(ctx context.Context, id string) (api.Import, error) {
-	imp, err := e.loadImport(ctx, id)
+func (e *Engine) StopImport(ctx context.Context, in api.StopImportInput) (api.Import, error) {
+	imp, err := e.loadImport(ctx, in.ImportId)
 	if err != nil {
 		return api.Import{}, err
 	}
 	e.mu.Lock()
-	r := e.runs[id]
+	r := e.runs[imp.ID]
 	e.mu.Unlock()
 	if r != nil && !r.ended() {
 		r.stop()
@@ -282,7 +289,7 @@ func (e *Engine) StopImport(ctx context.Context, id string) (api.Import, error) 
 		case <-ctx.Done():
 			return api.Import{}, ctx.Err()
 		}
-		return e.GetImport(ctx, id)
+		return e.GetImport(ctx, api.GetImportInput{ImportId: imp.ID})
 	}
 	if !api.ImportStatus(imp.Status).Done() {
 		imp.Status = string(api.StatusStopped)
@@ -314,7 +321,7 @@ func (e *Engine) Wait(ctx context.Context, id string) (api.Import, Progress, err
 			return api.Import{}, p, r.unrecorded
 		}
 	}
-	imp, err := e.GetImport(ctx, id)
+	imp, err := e.GetImport(ctx, api.GetImportInput{ImportId: id})
 	return imp, p, err
 }
 

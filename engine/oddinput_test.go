@@ -94,7 +94,7 @@ func TestOddInputs(t *testing.T) {
 		keys[i] = logKey("", account, region, at, fmt.Sprintf("Odd%013d", i), ext)
 		mem.Put(keys[i], tt.data)
 	}
-	start, err := eng.StartImport(ctx, newImport(eds.EventDataStoreArn, srcURI), engine.StartOptions{})
+	start, err := eng.StartImport(ctx, newImport(eds.EventDataStoreArn, srcURI))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func TestProgressDuringRun(t *testing.T) {
 	if st.EventsCompleted != 10 || st.PrefixesFound != 1 {
 		t.Errorf("statistics while running %+v", st)
 	}
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 
@@ -228,7 +228,7 @@ func TestTotals(t *testing.T) {
 	if got := e.eng.Totals(); got.ImportsRunning != 1 || got.Events != 10 || got.FilesFailed != 0 {
 		t.Errorf("Totals while the second file is read: %+v", got)
 	}
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 	_, p1 := e.wait(id)

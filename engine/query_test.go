@@ -56,7 +56,7 @@ func newQueryEnv(t *testing.T, opts engine.Options) *queryEnv {
 		t.Fatal(err)
 	}
 	q.table = storeID(eds)
-	imp, err := q.eng.StartImport(ctx, newImport(eds.Name, srcURI), engine.StartOptions{})
+	imp, err := q.eng.StartImport(ctx, newImport(eds.Name, srcURI))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestStopAndRetry(t *testing.T) {
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("status while running %s, want IN_PROGRESS", st)
 	}
-	imp, err := e.eng.StopImport(e.ctx, id)
+	imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id})
 	if err != nil {
 		t.Fatalf("StopImport: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestStopAndRetry(t *testing.T) {
 		t.Errorf("%d readers left open", e.mem.Unclosed())
 	}
 	// Stopping again changes nothing.
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Errorf("second StopImport = %s, %v", imp.ImportStatus, err)
 	}
 
@@ -137,7 +137,7 @@ func TestStopDuringRead(t *testing.T) {
 	})
 	id := e.startNew()
 	waitClosed(t, blocked, "the half-read file")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %s, %v", imp.ImportStatus, err)
 	}
 	e.checkConsistent(id)
@@ -294,7 +294,7 @@ func TestRetryRules(t *testing.T) {
 	e.checkKeys(e.eds)
 
 	// A COMPLETED import cannot be retried.
-	_, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{})
+	_, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id})
 	if !isExc(err, api.ErrInvalidParameter) {
 		t.Errorf("retry of a COMPLETED import = %v, want InvalidParameterException", err)
 	}
@@ -305,7 +305,7 @@ func TestRetryRules(t *testing.T) {
 		t.Errorf("a refused retry read the source")
 	}
 	// StopImport leaves an ended import as it is.
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusCompleted {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusCompleted {
 		t.Errorf("StopImport of a COMPLETED import = %s, %v", imp.ImportStatus, err)
 	}
 }
@@ -320,7 +320,7 @@ func TestRetryNewFiles(t *testing.T) {
 	e.spy.setWrap(hook)
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 	late := key(day.Add(20 * time.Hour))
@@ -328,6 +328,43 @@ func TestRetryNewFiles(t *testing.T) {
 	e.retry(id)
 	if imp, _ := e.wait(id); imp.ImportStatus != api.StatusCompleted || imp.ImportStatistics.FilesCompleted != 4 {
 		t.Fatalf("retry ended %s with %+v", imp.ImportStatus, imp.ImportStatistics)
+	}
+	e.checkStored(e.eds, e.wantIDs())
+}
+
+// TestRecoverResume checks that Recover with Options.Resume retries the
+// imports a process left running, and reports those it cannot retry,
+// which stay STOPPED.
+func TestRecoverResume(t *testing.T) {
+	e := newEnv(t, engine.Options{Resume: true})
+	putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 1, 2, 10)
+	now := time.Now().UTC()
+	left := sink.Import{ID: "00000000-0000-4000-8000-000000000001", StoreID: storeID(e.eds), SourceURI: srcURI, Status: string(api.StatusInProgress), Created: now, Updated: now}
+	gone := sink.Import{ID: "00000000-0000-4000-8000-000000000002", StoreID: storeID(e.eds), SourceURI: "s3://gone-bucket/", Status: string(api.StatusInitializing), Created: now, Updated: now}
+	for _, imp := range []sink.Import{left, gone} {
+		if err := e.store.PutImport(e.ctx, imp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := e.eng.Recover(e.ctx)
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	byID := map[string]engine.Recovered{}
+	for _, r := range found {
+		byID[r.ImportID] = r
+	}
+	if r := byID[left.ID]; len(found) != 2 || !r.Resumed || r.Err != nil {
+		t.Errorf("Recover found %+v; want %s resumed", found, left.ID)
+	}
+	if r := byID[gone.ID]; r.Resumed || !isExc(r.Err, api.ErrInvalidImportSource) {
+		t.Errorf("Recover found %+v; want %s not resumed, with an InvalidImportSourceException", found, gone.ID)
+	}
+	if imp, _ := e.wait(left.ID); imp.ImportStatus != api.StatusCompleted {
+		t.Errorf("the resumed import ended %s (%q)", imp.ImportStatus, e.message(left.ID))
+	}
+	if st := e.status(gone.ID); st != api.StatusStopped {
+		t.Errorf("the import not resumed is %s, want STOPPED", st)
 	}
 	e.checkStored(e.eds, e.wantIDs())
 }
@@ -355,8 +392,8 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
-	if !slices.Equal(stopped, []string{ghost.ID}) {
-		t.Errorf("Recover stopped %v, want [%s]", stopped, ghost.ID)
+	if want := []engine.Recovered{{ImportID: ghost.ID}}; !slices.Equal(stopped, want) {
+		t.Errorf("Recover found %+v, want %+v", stopped, want)
 	}
 	if st := e.status(id); st != api.StatusInProgress {
 		t.Errorf("Recover changed a running import to %s", st)
@@ -386,8 +423,8 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
-	if !slices.Equal(stopped, []string{id}) {
-		t.Errorf("Recover stopped %v, want [%s]", stopped, id)
+	if want := []engine.Recovered{{ImportID: id}}; !slices.Equal(stopped, want) {
+		t.Errorf("Recover found %+v, want %+v", stopped, want)
 	}
 	if st := e.status(id); st != api.StatusStopped {
 		t.Fatalf("Recover left an IN_PROGRESS import %s, want STOPPED", st)
@@ -416,7 +453,7 @@ func TestStopImportNotRunning(t *testing.T) {
 	if err := e.store.PutImport(e.ctx, orphan); err != nil {
 		t.Fatal(err)
 	}
-	imp, err := e.eng.StopImport(e.ctx, orphan.ID)
+	imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: orphan.ID})
 	if err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %+v, %v; want STOPPED", imp, err)
 	}
@@ -512,7 +549,7 @@ func TestIncremental(t *testing.T) {
 
 	// An end before where the next incremental import would start is refused.
 	in.EndEventTime = ptr(at(1, 0, 0))
-	if _, err := e.eng.StartImport(e.ctx, in, engine.StartOptions{Incremental: true}); !isExc(err, api.ErrInvalidParameter) {
+	if _, err := e.eng.StartImportWith(e.ctx, in, engine.StartOptions{Incremental: true}); !isExc(err, api.ErrInvalidParameter) {
 		t.Errorf("incremental import ending before its start = %v, want InvalidParameterException", err)
 	}
 }
@@ -526,7 +563,7 @@ func TestIncrementalIgnoresUnfinished(t *testing.T) {
 	e.spy.setWrap(hook)
 	id := e.start(newImport(e.eds.Name, srcURI), engine.StartOptions{Incremental: true})
 	waitClosed(t, reached, "the gated read")
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 	committed := e.importedKeys(id)

@@ -64,7 +64,7 @@ func TestStartImportRoleARN(t *testing.T) {
 			in := newImport(e.eds.EventDataStoreArn, srcURI)
 			in.ImportSource.S3.S3BucketAccessRoleArn = tt.role
 			before, _ := e.store.Imports(e.ctx)
-			imp, err := e.eng.StartImport(e.ctx, in, engine.StartOptions{})
+			imp, err := e.eng.StartImport(e.ctx, in)
 			if tt.valid {
 				if err != nil {
 					t.Fatalf("StartImport: %v", err)
@@ -191,7 +191,7 @@ func TestImportRoleRefusedOnRenewal(t *testing.T) {
 	}
 	in := newImport(eds.EventDataStoreArn, "s3://renewals/")
 	in.ImportSource.S3.S3BucketAccessRoleArn = role
-	imp, err := eng.StartImport(t.Context(), in, engine.StartOptions{})
+	imp, err := eng.StartImport(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -496,7 +496,7 @@ func TestRetryStatusDuringRun(t *testing.T) {
 
 	// Stopping ends the wait for the next attempt; a retry of the import
 	// reads the file again and imports it.
-	stopped, err := e.eng.StopImport(e.ctx, id)
+	stopped, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id})
 	if err != nil || stopped.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %s, %v; want STOPPED", stopped.ImportStatus, err)
 	}
@@ -747,7 +747,7 @@ func TestCloseStopsImports(t *testing.T) {
 	if st := e.status(id); st != api.StatusStopped {
 		t.Errorf("status after Close %s, want STOPPED", st)
 	}
-	if _, err := e.eng.StartImport(context.Background(), newImport(e.eds.Name, srcURI), engine.StartOptions{}); err == nil {
+	if _, err := e.eng.StartImport(context.Background(), newImport(e.eds.Name, srcURI)); err == nil {
 		t.Errorf("StartImport after Close succeeded")
 	}
 }

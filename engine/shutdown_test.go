@@ -12,27 +12,26 @@ import (
 	"github.com/ctimport/ctimport/pipeline"
 )
 
-// TestShutdownAndClose stops an import in the middle of a run with
-// Shutdown or with Close: the files read before are committed either way;
-// Shutdown leaves the import IN_PROGRESS for Recover to return, Close
-// leaves it STOPPED. A new Engine over the store then retries it to its
-// end, storing every event once.
-func TestShutdownAndClose(t *testing.T) {
+// TestCloseAndResume stops an import in the middle of a run with Close, with and
+// without Options.Resume: the files read before are committed either way;
+// with Resume the import stays IN_PROGRESS, and the Recover of the next
+// Engine over the store resumes it, without it the import is STOPPED and a
+// retry resumes it. The run then reads the rest to its end, storing every
+// event once.
+func TestCloseAndResume(t *testing.T) {
 	tests := []struct {
-		name string
-		stop func(*engine.Engine) error
-		// status and message are what the store holds after the stop.
+		name   string
+		resume bool
+		// status and message are what the store holds after Close.
 		status  api.ImportStatus
 		message string
-		// recovered reports whether Recover returns the import.
-		recovered bool
 	}{
-		{"Shutdown", (*engine.Engine).Shutdown, api.StatusInProgress, "shutdown", true},
-		{"Close", (*engine.Engine).Close, api.StatusStopped, "", false},
+		{"Resume", true, api.StatusInProgress, "shutdown"},
+		{"Stop", false, api.StatusStopped, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
+			e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}, Resume: tt.resume})
 			day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 			keys := putDays(e, day, 2, 3, 20)
 
@@ -48,8 +47,8 @@ func TestShutdownAndClose(t *testing.T) {
 			e.spy.setWrap(hook)
 			id := e.startNew()
 			waitClosed(t, reached, "the read of "+keys[stopAt])
-			if err := tt.stop(e.eng); err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
+			if err := e.eng.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
 			}
 
 			imp, err := e.store.Import(e.ctx, id)
@@ -85,7 +84,7 @@ func TestShutdownAndClose(t *testing.T) {
 			if st := e.status(ended.ImportId); st != api.StatusCompleted {
 				t.Errorf("%s changed an ended import to %s", tt.name, st)
 			}
-			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err == nil {
+			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}); err == nil {
 				t.Errorf("StartImport on an Engine after %s succeeded", tt.name)
 			}
 
@@ -97,63 +96,68 @@ func TestShutdownAndClose(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Recover: %v", err)
 			}
-			if want := map[bool][]string{true: {id}, false: nil}[tt.recovered]; !slices.Equal(recovered, want) {
-				t.Errorf("Recover returned %v after %s, want %v", recovered, tt.name, want)
+			want := []engine.Recovered{{ImportID: id, Resumed: true}}
+			if !tt.resume {
+				want = nil
+				if st := e.status(id); st != api.StatusStopped {
+					t.Errorf("status after Recover %s, want STOPPED", st)
+				}
+				e.retry(id)
 			}
-			if st := e.status(id); st != api.StatusStopped {
-				t.Errorf("status after Recover %s, want STOPPED", st)
+			if !slices.Equal(recovered, want) {
+				t.Errorf("Recover returned %+v, want %+v", recovered, want)
 			}
 			if again, err := e.eng.Recover(e.ctx); err != nil || len(again) != 0 {
 				t.Errorf("a second Recover = %v, %v; want nothing", again, err)
 			}
 
-			e.retry(id)
 			imp2, _ := e.wait(id)
 			if imp2.ImportStatus != api.StatusCompleted {
-				t.Fatalf("the retry ended %s (%q)", imp2.ImportStatus, e.message(id))
+				t.Fatalf("the resumed run ended %s (%q)", imp2.ImportStatus, e.message(id))
 			}
 			if msg := e.message(id); msg != "" {
-				t.Errorf("Message after the retry %q, want none", msg)
+				t.Errorf("Message after the resumed run %q, want none", msg)
 			}
-			want := api.ImportStatistics{PrefixesFound: 2, PrefixesCompleted: 2, FilesCompleted: 6, EventsCompleted: 6 * 20}
-			if *imp2.ImportStatistics != want {
-				t.Errorf("statistics %+v, want %+v", *imp2.ImportStatistics, want)
+			stats := api.ImportStatistics{PrefixesFound: 2, PrefixesCompleted: 2, FilesCompleted: 6, EventsCompleted: 6 * 20}
+			if *imp2.ImportStatistics != stats {
+				t.Errorf("statistics %+v, want %+v", *imp2.ImportStatistics, stats)
 			}
 			e.checkStored(e.eds, e.wantIDs())
 			e.checkKeys(e.eds)
 			opens, _ := e.spy.reset()
 			for _, k := range keys {
 				if want := map[bool]int{true: 0, false: 1}[done[k]]; opens[k] != want {
-					t.Errorf("the retry opened %s %d times, want %d", k, opens[k], want)
+					t.Errorf("the resumed run opened %s %d times, want %d", k, opens[k], want)
 				}
 			}
 		})
 	}
 }
 
-// TestShutdownIdle checks Shutdown of an Engine with no import running.
-func TestShutdownIdle(t *testing.T) {
-	e := newEnv(t, engine.Options{})
+// TestCloseIdle checks Close of an Engine with Options.Resume and no
+// import running.
+func TestCloseIdle(t *testing.T) {
+	e := newEnv(t, engine.Options{Resume: true})
 	putDays(e, time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC), 1, 2, 5)
 	imp, _ := e.run()
 	if imp.ImportStatus != api.StatusCompleted {
 		t.Fatalf("import ended %s", imp.ImportStatus)
 	}
-	if err := e.eng.Shutdown(); err != nil {
-		t.Fatalf("Shutdown: %v", err)
+	if err := e.eng.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
-	if err := e.eng.Shutdown(); err != nil {
-		t.Fatalf("a second Shutdown: %v", err)
+	if err := e.eng.Close(); err != nil {
+		t.Fatalf("a second Close: %v", err)
 	}
-	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI), engine.StartOptions{}); err == nil {
-		t.Errorf("StartImport after Shutdown succeeded")
+	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI)); err == nil {
+		t.Errorf("StartImport after Close succeeded")
 	}
 	if _, err := e.eng.StartQuery(e.ctx, api.StartQueryInput{QueryStatement: "SELECT 1"}); err == nil {
-		t.Errorf("StartQuery after Shutdown succeeded")
+		t.Errorf("StartQuery after Close succeeded")
 	}
 	e.reopen()
-	if ids, err := e.eng.Recover(e.ctx); err != nil || len(ids) != 0 {
-		t.Errorf("Recover = %v, %v; want nothing", ids, err)
+	if found, err := e.eng.Recover(e.ctx); err != nil || len(found) != 0 {
+		t.Errorf("Recover = %v, %v; want nothing", found, err)
 	}
 	if st := e.status(imp.ImportId); st != api.StatusCompleted {
 		t.Errorf("status %s, want COMPLETED", st)

@@ -326,7 +326,7 @@ func TestStoreDiskFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.eds = storeID(eds)
-			imp, err := eng.StartImport(d.ctx, newImport(eds.Name, srcURI), engine.StartOptions{})
+			imp, err := eng.StartImport(d.ctx, newImport(eds.Name, srcURI))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -338,7 +338,7 @@ func TestStoreDiskFull(t *testing.T) {
 			case tc.everything && (werr == nil || !strings.Contains(werr.Error(), "ended FAILED") || !strings.Contains(werr.Error(), "no space left on device")):
 				t.Errorf("Wait: %v; want an error saying that the import ended FAILED, out of space, and that this is not recorded", werr)
 			case tc.everything:
-				if imp, err = eng.GetImport(d.ctx, id); err != nil {
+				if imp, err = eng.GetImport(d.ctx, api.GetImportInput{ImportId: id}); err != nil {
 					t.Fatal(err)
 				}
 			case werr != nil:
@@ -396,12 +396,12 @@ func TestStoreDiskFull(t *testing.T) {
 			// The space is back: a retry reads only the files not imported.
 			eng = d.engine(nil)
 			stopped, err := eng.Recover(d.ctx)
-			if want := map[bool][]string{true: {id}}[tc.everything]; err != nil || !slices.Equal(stopped, want) {
+			if want := map[bool][]engine.Recovered{true: {{ImportID: id}}}[tc.everything]; err != nil || !slices.Equal(stopped, want) {
 				t.Errorf("Recover = %v, %v; want %v", stopped, err, want)
 			}
 			d.spy.setHook(nil)
 			d.spy.reset()
-			if _, err := eng.StartImport(d.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err != nil {
+			if _, err := eng.StartImport(d.ctx, api.StartImportInput{ImportId: id}); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
 			imp, _ = d.wait(eng, id)

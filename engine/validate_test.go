@@ -68,7 +68,7 @@ func TestStartImportValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, _ := e.store.Imports(e.ctx)
-			imp, err := e.eng.StartImport(e.ctx, tt.in, tt.opts)
+			imp, err := e.eng.StartImportWith(e.ctx, tt.in, tt.opts)
 			if err == nil {
 				// Let the wrongly accepted import end, so that it does
 				// not disturb the other cases.
@@ -101,7 +101,7 @@ func TestStartImportDestinations(t *testing.T) {
 	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
 	e.put(key(day.Add(12*time.Hour)), evs("d", 2, day.Add(11*time.Hour))...)
 	for _, dest := range []string{other.EventDataStoreArn, other.Name, storeID(other)} {
-		imp, err := e.eng.StartImport(e.ctx, newImport(dest, srcURI), engine.StartOptions{})
+		imp, err := e.eng.StartImport(e.ctx, newImport(dest, srcURI))
 		if err != nil {
 			t.Fatalf("StartImport(destination %q): %v", dest, err)
 		}
@@ -132,10 +132,10 @@ func TestOngoingImport(t *testing.T) {
 	id := e.startNew()
 	waitClosed(t, reached, "the gated read")
 
-	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI), engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+	if _, err := e.eng.StartImport(e.ctx, newImport(e.eds.Name, srcURI)); !isExc(err, api.ErrAccountHasOngoingImport) {
 		t.Errorf("second import into a busy store: %v, want AccountHasOngoingImportException", err)
 	}
-	if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+	if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: id}); !isExc(err, api.ErrAccountHasOngoingImport) {
 		t.Errorf("retry of a running import: %v, want AccountHasOngoingImportException", err)
 	}
 	// Another store is free.
@@ -147,7 +147,7 @@ func TestOngoingImport(t *testing.T) {
 	if imps, _ := e.store.Imports(e.ctx); len(imps) != 2 {
 		t.Errorf("%d imports stored, want 2", len(imps))
 	}
-	if imp, err := e.eng.StopImport(e.ctx, id); err != nil || imp.ImportStatus != api.StatusStopped {
+	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 }
@@ -171,14 +171,14 @@ func TestOngoingImportLimit(t *testing.T) {
 				ids = append(ids, e.start(newImport(s.Name, srcURI), engine.StartOptions{}))
 			}
 			extra := e.createStore("extra")
-			if _, err := e.eng.StartImport(e.ctx, newImport(extra.Name, srcURI), engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+			if _, err := e.eng.StartImport(e.ctx, newImport(extra.Name, srcURI)); !isExc(err, api.ErrAccountHasOngoingImport) {
 				t.Fatalf("import beyond %d running: %v, want AccountHasOngoingImportException", limit, err)
 			}
-			if imp, err := e.eng.StopImport(e.ctx, ids[0]); err != nil || imp.ImportStatus != api.StatusStopped {
+			if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: ids[0]}); err != nil || imp.ImportStatus != api.StatusStopped {
 				t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 			}
 			e.start(newImport(extra.Name, srcURI), engine.StartOptions{})
-			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: ids[0]}, engine.StartOptions{}); !isExc(err, api.ErrAccountHasOngoingImport) {
+			if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: ids[0]}); !isExc(err, api.ErrAccountHasOngoingImport) {
 				t.Errorf("retry beyond %d running: %v, want AccountHasOngoingImportException", limit, err)
 			}
 		})
@@ -191,9 +191,12 @@ func TestImportLookups(t *testing.T) {
 	e := newEnv(t, engine.Options{})
 	unknown := "00000000-0000-4000-8000-000000000000"
 	for name, fn := range map[string]func(id string) error{
-		"GetImport":  func(id string) error { _, err := e.eng.GetImport(e.ctx, id); return err },
-		"StopImport": func(id string) error { _, err := e.eng.StopImport(e.ctx, id); return err },
-		"Message":    func(id string) error { _, err := e.eng.Message(e.ctx, id); return err },
+		"GetImport": func(id string) error { _, err := e.eng.GetImport(e.ctx, api.GetImportInput{ImportId: id}); return err },
+		"StopImport": func(id string) error {
+			_, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id})
+			return err
+		},
+		"Message": func(id string) error { _, err := e.eng.Message(e.ctx, id); return err },
 		"ListImportFailures": func(id string) error {
 			_, err := e.eng.ListImportFailures(e.ctx, api.ListImportFailuresInput{ImportId: id})
 			return err

@@ -117,7 +117,7 @@ func (v *verifyEnv) importBucket(in api.StartImportInput, opts engine.StartOptio
 	v.t.Helper()
 	store, eng := v.open(duckdbsink.Options{Holder: "engine test"})
 	defer v.close(store, eng)
-	imp, err := eng.StartImport(v.t.Context(), in, opts)
+	imp, err := eng.StartImportWith(v.t.Context(), in, opts)
 	if err != nil {
 		v.t.Fatal(err)
 	}

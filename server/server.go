@@ -1,4 +1,4 @@
-// Package server serves the import and query operations of an engine over
+// Package server serves the operations of an api.Service, an engine's, over
 // HTTP with the protocol of the CloudTrail API (AWS JSON 1.1, Signature
 // Version 4), so that the AWS CLI and SDKs drive ctimport by pointing their
 // endpoint at it.
@@ -54,7 +54,8 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Config configures a Server.
 type Config struct {
-	// Engine runs the operations.
+	// Engine runs the operations, as an api.Service, and gives the metrics
+	// of the imports and queries.
 	Engine *engine.Engine
 	// Keys are the access keys whose signatures the server accepts.
 	Keys sigv4.Keys
@@ -71,7 +72,6 @@ type Config struct {
 
 // Server is an http.Handler serving the CloudTrail API over an Engine.
 type Server struct {
-	eng      *engine.Engine
 	verifier *sigv4.Verifier
 	maxBody  int64
 	log      *slog.Logger
@@ -99,45 +99,32 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{
-		eng:      cfg.Engine,
+	return &Server{
 		verifier: &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
+		ops:      operations(cfg.Engine),
 		metrics:  newMetrics(cfg.Engine, cfg.Logger),
 		roles:    cfg.Roles,
-	}
-	s.ops = s.operations()
-	return s, nil
+	}, nil
 }
 
-func (s *Server) operations() map[string]operation {
-	e := s.eng
+// operations returns the operations of svc, by name.
+func operations(svc api.Service) map[string]operation {
 	return map[string]operation{
-		"StartImport": handle(func(ctx context.Context, in api.StartImportInput) (api.Import, error) {
-			return e.StartImport(ctx, in, engine.StartOptions{})
-		}),
-		"GetImport": handle(func(ctx context.Context, in importID) (api.Import, error) {
-			return e.GetImport(ctx, in.ImportId)
-		}),
-		"StopImport": handle(func(ctx context.Context, in importID) (api.Import, error) {
-			return e.StopImport(ctx, in.ImportId)
-		}),
-		"ListImports":          handle(e.ListImports),
-		"ListImportFailures":   handle(e.ListImportFailures),
-		"CreateEventDataStore": handle(e.CreateEventDataStore),
-		"GetEventDataStore":    handle(e.GetEventDataStore),
-		"ListEventDataStores":  handle(e.ListEventDataStores),
-		"StartQuery":           handle(e.StartQuery),
-		"DescribeQuery":        handle(e.DescribeQuery),
-		"GetQueryResults":      handle(e.GetQueryResults),
-		"CancelQuery":          handle(e.CancelQuery),
+		"StartImport":          handle(svc.StartImport),
+		"GetImport":            handle(svc.GetImport),
+		"StopImport":           handle(svc.StopImport),
+		"ListImports":          handle(svc.ListImports),
+		"ListImportFailures":   handle(svc.ListImportFailures),
+		"CreateEventDataStore": handle(svc.CreateEventDataStore),
+		"GetEventDataStore":    handle(svc.GetEventDataStore),
+		"ListEventDataStores":  handle(svc.ListEventDataStores),
+		"StartQuery":           handle(svc.StartQuery),
+		"DescribeQuery":        handle(svc.DescribeQuery),
+		"GetQueryResults":      handle(svc.GetQueryResults),
+		"CancelQuery":          handle(svc.CancelQuery),
 	}
-}
-
-// importID is the request of GetImport and StopImport.
-type importID struct {
-	ImportId string `json:"ImportId"`
 }
 
 // handle makes an operation of fn, decoding its input from the body.

@@ -562,7 +562,7 @@ func TestStartImportTimes(t *testing.T) {
 			if s := got["StartEventTime"]; s != json.Number(tt.want) {
 				t.Errorf("StartEventTime %s came back as %#v, want %s", tt.in, s, tt.want)
 			}
-			imp, err := f.eng.GetImport(f.ctx, id)
+			imp, err := f.eng.GetImport(f.ctx, api.GetImportInput{ImportId: id})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -12,6 +13,8 @@ import (
 type command struct {
 	summary string
 	flags   []flagSpec
+	// formats are the values of --output it takes; nil means formats.
+	formats []string
 	run     func(context.Context, *cli) error
 }
 
@@ -82,7 +85,8 @@ func init() {
 				{"query-statement", flagString, `the SQL, e.g. "SELECT eventName, count(*) FROM <store ID> GROUP BY 1"`},
 				{"allow-write", flagBool, "run any statement, with access to files, and commit it; without it, queries cannot write, read files or change settings"},
 			},
-			run: cmdQuery,
+			formats: append(slices.Clone(formats), "csv"),
+			run:     cmdQuery,
 		},
 		"upgrade": {summary: "upgrade a database written by an older ctimport (any command that writes it does so too)", run: cmdUpgrade},
 		"verify": {
@@ -113,7 +117,8 @@ commands:
 	printFlags(w, globalFlags)
 	fmt.Fprint(w, `
 exit status: 0 done; 1 error; 2 bad command line; 3 import FAILED; 4 import STOPPED;
-5 the database is in use by another process; 6 verify found drift.
+5 the database is in use by another process; 6 verify found drift; 130 start-import
+interrupted a second time.
 `)
 }
 

@@ -33,6 +33,8 @@ const (
 	exitStopped = 4 // the import ended STOPPED
 	exitLocked  = 5 // another process holds the database
 	exitDrift   = 6 // verify found drift
+
+	exitInterrupted = 130 // start-import was interrupted again while it stopped the import
 )
 
 // defaultDB is the database used without --db or CTIMPORT_DB.
@@ -60,7 +62,7 @@ type cli struct {
 	endpoint string
 	// recovered are the imports open found left running by a process that
 	// ended.
-	recovered []string
+	recovered []engine.Recovered
 }
 
 // ended is the error of a start-import whose import did not complete.
@@ -118,9 +120,9 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	allowed := formats
-	if a.command == "query" {
-		allowed = append(slices.Clone(formats), "csv")
+	allowed := commands[a.command].formats
+	if allowed == nil {
+		allowed = formats
 	}
 	if c.format == "" {
 		c.format = "json"
@@ -157,21 +159,18 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
-// open opens the database for writing and returns an engine over it. When
+// open opens the database for writing, with the options of store, and
+// returns an engine over it with the options of opts; open sets their
+// sizes from the memory budget and the S3 endpoint from the flags. When
 // another process holds the database it waits up to lockWait.
-func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*engine.Engine, func(), error) {
-	var store *duckdbsink.Store
-	var err error
+func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Options) (*engine.Engine, func(), error) {
 	mem := c.mem.PerImport(opts.MaxOngoingImports)
+	store.MemoryLimit, store.StageLimit, store.UpgradeProgress = mem.DuckDB, mem.Stage, c.upgradeProgress()
+	var db *duckdbsink.Store
+	var err error
 	deadline := time.Now().Add(lockWait)
 	for {
-		store, err = duckdbsink.Open(ctx, c.db, duckdbsink.Options{
-			Holder:          holder,
-			MemoryLimit:     mem.DuckDB,
-			StageLimit:      mem.Stage,
-			NoFileAccess:    c.args.command == "serve",
-			UpgradeProgress: c.upgradeProgress(),
-		})
+		db, err = duckdbsink.Open(ctx, c.db, store)
 		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
 			break
 		}
@@ -185,53 +184,46 @@ func (c *cli) open(ctx context.Context, holder string, opts engine.Options) (*en
 		opts.OpenSource = engine.Sources(c.args.str("s3-endpoint-url"))
 	}
 	opts.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
-	eng := engine.New(store, opts)
+	eng := engine.New(db, opts)
 	if c.recovered, err = eng.Recover(ctx); err != nil {
-		store.Close()
+		db.Close()
 		return nil, nil, err
 	}
 	return eng, func() {
-		if c.args.command == "serve" {
-			eng.Shutdown()
-		} else {
-			eng.Close()
-		}
-		store.Close()
+		eng.Close()
+		db.Close()
 	}, nil
+}
+
+// service returns the API the command calls: the server at
+// --endpoint-url, else an engine over the database, opened for writing as
+// holder. done releases it.
+func (c *cli) service(ctx context.Context, holder string) (api.Service, func(), error) {
+	if c.endpoint != "" {
+		cl, err := c.client()
+		if err != nil {
+			return nil, nil, err
+		}
+		return cl, func() {}, nil
+	}
+	eng, done, err := c.open(ctx, duckdbsink.Options{Holder: holder}, engine.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, done, nil
 }
 
 // output prints an API response in the chosen format.
 func (c *cli) output(v any) error { return writeOutput(c.stdout, c.format, v) }
 
-// service runs the operations of the commands other than start-import and
-// query: the engine over the database, or a ctimport server.
-type service interface {
-	GetImport(ctx context.Context, id string) (api.Import, error)
-	StopImport(ctx context.Context, id string) (api.Import, error)
-	ListImports(ctx context.Context, in api.ListImportsInput) (api.ListImportsOutput, error)
-	ListImportFailures(ctx context.Context, in api.ListImportFailuresInput) (api.ListImportFailuresOutput, error)
-	CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error)
-	GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error)
-	ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error)
-}
-
-// simple runs a command that needs only the service and prints its result.
-func (c *cli) simple(ctx context.Context, fn func(service) (any, error)) error {
-	var svc service
-	if c.endpoint != "" {
-		cl, err := c.client()
-		if err != nil {
-			return err
-		}
-		svc = cl
-	} else {
-		eng, done, err := c.open(ctx, "ctimport "+c.args.command, engine.Options{})
-		if err != nil {
-			return err
-		}
-		defer done()
-		svc = eng
+// simple runs a command that makes one call of the API and prints its
+// result.
+func (c *cli) simple(ctx context.Context, fn func(api.Service) (any, error)) error {
+	svc, done, err := c.service(ctx, "ctimport "+c.args.command)
+	if err != nil {
+		return err
 	}
+	defer done()
 	out, err := fn(svc)
 	if err != nil {
 		return err
@@ -253,7 +245,9 @@ func cmdGetImport(ctx context.Context, c *cli) error {
 	if err := c.requireFlag("import-id"); err != nil {
 		return err
 	}
-	return c.simple(ctx, func(e service) (any, error) { return e.GetImport(ctx, c.args.str("import-id")) })
+	return c.simple(ctx, func(svc api.Service) (any, error) {
+		return svc.GetImport(ctx, api.GetImportInput{ImportId: c.args.str("import-id")})
+	})
 }
 
 // maxResults reads --max-results; the API takes 1 to 1000, and an absent
@@ -280,7 +274,7 @@ func cmdListImports(ctx context.Context, c *cli) error {
 		ImportStatus: api.ImportStatus(c.args.str("import-status")),
 		NextToken:    c.args.str("next-token"),
 	}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListImports(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListImports(ctx, in) })
 }
 
 func cmdListImportFailures(ctx context.Context, c *cli) error {
@@ -292,7 +286,7 @@ func cmdListImportFailures(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListImportFailuresInput{ImportId: c.args.str("import-id"), MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListImportFailures(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListImportFailures(ctx, in) })
 }
 
 func cmdGetEventDataStore(ctx context.Context, c *cli) error {
@@ -300,7 +294,7 @@ func cmdGetEventDataStore(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.GetEventDataStoreInput{EventDataStore: c.args.str("event-data-store")}
-	return c.simple(ctx, func(e service) (any, error) { return e.GetEventDataStore(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.GetEventDataStore(ctx, in) })
 }
 
 func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
@@ -308,7 +302,7 @@ func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.CreateEventDataStoreInput{Name: c.args.str("name")}
-	return c.simple(ctx, func(e service) (any, error) { return e.CreateEventDataStore(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.CreateEventDataStore(ctx, in) })
 }
 
 func cmdListEventDataStores(ctx context.Context, c *cli) error {
@@ -317,7 +311,7 @@ func cmdListEventDataStores(ctx context.Context, c *cli) error {
 		return err
 	}
 	in := api.ListEventDataStoresInput{MaxResults: max, NextToken: c.args.str("next-token")}
-	return c.simple(ctx, func(e service) (any, error) { return e.ListEventDataStores(ctx, in) })
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListEventDataStores(ctx, in) })
 }
 
 func cmdQuery(ctx context.Context, c *cli) error {

@@ -10,8 +10,12 @@ import (
 	"github.com/ctimport/ctimport/engine"
 )
 
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
+// stderrIsTerminal reports whether the command's stderr is a terminal.
+func (c *cli) stderrIsTerminal() bool {
+	f, ok := c.stderr.(*os.File)
+	if !ok {
+		return false
+	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
@@ -72,8 +76,9 @@ func summary(p engine.Progress, now time.Time) string {
 	return b.String()
 }
 
-// showProgress redraws the progress line on w until stop is closed.
-func showProgress(w io.Writer, get func() (engine.Progress, bool), stop <-chan struct{}) {
+// showProgress redraws the progress line that line renders on w until
+// stop is closed.
+func showProgress(w io.Writer, line func(now time.Time) (string, bool), stop <-chan struct{}) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	last := 0
@@ -83,14 +88,13 @@ func showProgress(w io.Writer, get func() (engine.Progress, bool), stop <-chan s
 			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", last))
 			return
 		case now := <-t.C:
-			p, ok := get()
+			l, ok := line(now)
 			if !ok {
 				continue
 			}
-			line := progressLine(p, now)
-			pad := max(0, last-len(line))
-			fmt.Fprintf(w, "\r%s%s", line, strings.Repeat(" ", pad))
-			last = len(line)
+			pad := max(0, last-len(l))
+			fmt.Fprintf(w, "\r%s%s", l, strings.Repeat(" ", pad))
+			last = len(l)
 		}
 	}
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ctimport/ctimport/api"
@@ -38,86 +36,21 @@ func (c *cli) client() (*client.Client, error) {
 	return cl, nil
 }
 
-// remoteStartImport starts or retries an import on a server and, with
-// --wait, follows it to its end.
-func (c *cli) remoteStartImport(ctx context.Context, in api.StartImportInput) error {
-	for _, f := range []string{"allowance", "incremental", "concurrency", "max-record-size", "max-file-size"} {
-		if c.args.has(f) {
-			return usagef("--%s is not part of the API: a server cannot take it with --endpoint-url", f)
-		}
+// where tells where the command's imports run: "" in this process, else
+// " on " the server.
+func (c *cli) where() string {
+	if c.endpoint == "" {
+		return ""
 	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
-	imp, err := cl.StartImport(ctx, in)
-	if err != nil {
-		return err
-	}
-	if !c.args.has("wait") {
-		return c.output(imp)
-	}
-	id := imp.ImportId
-	fmt.Fprintf(c.stderr, "import %s %s on %s\n", id, map[bool]string{true: "retrying", false: "started"}[in.ImportId != ""], c.endpoint)
+	return " on " + c.endpoint
+}
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	stopping := false
-	tty := false
-	if f, ok := c.stderr.(*os.File); ok {
-		tty = isTerminal(f)
+// self is the command line that calls the same service as this one.
+func (c *cli) self() string {
+	if c.endpoint == "" {
+		return "ctimport"
 	}
-	started := time.Now()
-	last := 0
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case s := <-sig:
-			if stopping {
-				fmt.Fprintln(c.stderr, "\rinterrupted again: no longer waiting; the server goes on stopping the import")
-				return &ended{api.StatusStopped}
-			}
-			stopping = true
-			fmt.Fprintf(c.stderr, "\r%s: stopping import %s on the server; files read in full are committed\n", s, id)
-			if _, err := cl.StopImport(ctx, id); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		case now := <-tick.C:
-			imp, err = cl.GetImport(ctx, id)
-			if err != nil {
-				return err
-			}
-			if tty {
-				line := statisticsLine(imp.ImportStatistics, now.Sub(started))
-				fmt.Fprintf(c.stderr, "\r%s%s", line, strings.Repeat(" ", max(0, last-len(line))))
-				last = len(line)
-			}
-		}
-		if imp.ImportStatus.Done() {
-			break
-		}
-	}
-	if tty {
-		fmt.Fprintf(c.stderr, "\r%s\r", strings.Repeat(" ", last))
-	}
-	fmt.Fprintf(c.stderr, "import %s %s: %s\n", id, imp.ImportStatus, statisticsLine(imp.ImportStatistics, time.Since(started)))
-	if st := imp.ImportStatistics; st != nil && st.FailedEntries > 0 {
-		fmt.Fprintf(c.stderr, "%d files failed; see ctimport --endpoint-url %s list-import-failures --import-id %s\n", st.FailedEntries, c.endpoint, id)
-	}
-	if imp.ImportStatus != api.StatusCompleted {
-		fmt.Fprintf(c.stderr, "retry with: ctimport --endpoint-url %s start-import --import-id %s\n", c.endpoint, id)
-	}
-	if err := c.output(imp); err != nil {
-		return err
-	}
-	if imp.ImportStatus != api.StatusCompleted {
-		return &ended{imp.ImportStatus}
-	}
-	return nil
+	return "ctimport --endpoint-url " + c.endpoint
 }
 
 // statisticsLine renders an import's statistics, as a server reports them,

@@ -20,6 +20,7 @@ import (
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/server"
+	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
 // defaultListen is where serve listens without --listen.
@@ -103,8 +104,13 @@ func cmdServe(ctx context.Context, c *cli) error {
 		},
 		MaxOngoingImports: ongoing,
 		OpenSource:        fileSourcesUnder(root, engine.Sources(a.str("s3-endpoint-url"))),
+		// A server's imports outlive a restart.
+		Resume: true,
 	}
-	eng, done, err := c.open(ctx, "ctimport serve on "+ln.Addr().String(), opts)
+	// The clients of a server write the queries; they must not reach the
+	// server's files.
+	store := duckdbsink.Options{Holder: "ctimport serve on " + ln.Addr().String(), NoFileAccess: true}
+	eng, done, err := c.open(ctx, store, opts)
 	if err != nil {
 		ln.Close()
 		return err
@@ -131,9 +137,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 	if cert != "" {
 		scheme = "https"
 	}
-	// Resume first, so that no request takes the place of an import that
-	// was running.
-	c.resume(ctx, eng, log)
+	c.logRecovered(log)
 	go func() {
 		if cert != "" {
 			served <- hs.ServeTLS(ln, cert, key)
@@ -155,8 +159,8 @@ func cmdServe(ctx context.Context, c *cli) error {
 		log.Warn("requests still in flight were cut off", "error", err.Error())
 	}
 	<-served
-	// done shuts the engine down: the imports running commit what they
-	// read and are resumed at the next start.
+	// done closes the engine: the imports running commit what they read
+	// and are resumed at the next start.
 	return nil
 }
 
@@ -183,15 +187,16 @@ func fileSourcesUnder(root string, next engine.SourceOpener) engine.SourceOpener
 	}
 }
 
-// resume retries the imports the last process serving the database left
-// running, so that a crash or a kill only pauses them.
-func (c *cli) resume(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
-	for _, id := range c.recovered {
-		if _, err := eng.StartImport(ctx, api.StartImportInput{ImportId: id}, engine.StartOptions{}); err != nil {
-			log.Warn("import left running by the last server stays STOPPED; retry it with StartImport", "import_id", id, "error", err.Error())
+// logRecovered logs the imports that the last process serving the
+// database left running, which open resumed before any request could take
+// their place.
+func (c *cli) logRecovered(log *slog.Logger) {
+	for _, r := range c.recovered {
+		if r.Resumed {
+			log.Info("resumed the import left running by the last server", "import_id", r.ImportID)
 			continue
 		}
-		log.Info("resumed the import left running by the last server", "import_id", id)
+		log.Warn("import left running by the last server stays STOPPED; retry it with StartImport", "import_id", r.ImportID, "error", r.Err)
 	}
 }
 

@@ -1068,6 +1068,30 @@ func TestServeCLIClient(t *testing.T) {
 		t.Errorf("stop-import printed status %s, want STOPPED", stop.ImportStatus)
 	}
 
+	// A retry that waits for the import stops it on SIGINT.
+	p := c.start("--endpoint-url", s.url, "start-import", "--import-id", second.ImportId, "--wait")
+	poll(t, "the retry to wait for its held file", func() bool {
+		return strings.Contains(p.stderr.String(), "import "+second.ImportId+" retrying on "+s.url) && g.waiting.Load() == 1
+	})
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if o = p.wait(); o.code != exitStopped {
+		t.Fatalf("want exit %d\n%s", exitStopped, o)
+	}
+	if st := decode[api.Import](t, o).ImportStatus; st != api.StatusStopped {
+		t.Errorf("the retry stopped by SIGINT printed status %s, want STOPPED", st)
+	}
+	for _, want := range []string{
+		"stopping import " + second.ImportId,
+		"import " + second.ImportId + " STOPPED: ",
+		"retry with: ctimport --endpoint-url " + s.url + " start-import --import-id " + second.ImportId,
+	} {
+		if !strings.Contains(o.stderr, want) {
+			t.Errorf("stderr does not say %q\n%s", want, o)
+		}
+	}
+
 	// The retry reads the bad file and ends FAILED.
 	g.open()
 	o = remote(exitFailed, "start-import", "--import-id", second.ImportId, "--wait")

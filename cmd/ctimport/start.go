@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
+	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
 // stopWait is how long stop-import waits for another process to stop an import.
@@ -124,7 +124,16 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	if c.endpoint != "" {
-		return c.remoteStartImport(ctx, in)
+		for _, f := range []string{"allowance", "incremental", "concurrency", "max-record-size", "max-file-size"} {
+			if c.args.has(f) {
+				return usagef("--%s is not part of the API: a server cannot take it with --endpoint-url", f)
+			}
+		}
+		cl, err := c.client()
+		if err != nil {
+			return err
+		}
+		return c.startImport(ctx, cl, in, c.args.has("wait"))
 	}
 	conc, err := c.args.int("concurrency")
 	if err != nil {
@@ -137,81 +146,141 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	eng, done, err := c.open(ctx, "ctimport start-import", engine.Options{Config: pipeline.Config{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile}})
+	eng, done, err := c.open(ctx, duckdbsink.Options{Holder: "ctimport start-import"}, engine.Options{Config: pipeline.Config{Concurrency: conc, MaxRecordSize: maxRecord, MaxFileSize: maxFile}})
 	if err != nil {
 		return err
 	}
 	defer done()
-	imp, err := eng.StartImport(ctx, in, opts)
+	// The import runs in this process, which waits for it to end.
+	return c.startImport(ctx, importer{eng, opts}, in, true)
+}
+
+// importer is the engine of a start-import, starting new imports with the
+// settings of its flags that the API does not carry.
+type importer struct {
+	*engine.Engine
+	opts engine.StartOptions
+}
+
+// StartImport starts an import with the settings of the flags.
+func (i importer) StartImport(ctx context.Context, in api.StartImportInput) (api.Import, error) {
+	return i.StartImportWith(ctx, in, i.opts)
+}
+
+// startImport starts or retries an import through svc. Without wait it
+// prints the import as StartImport returned it; with wait it follows the
+// import to its end and reports how it ended.
+func (c *cli) startImport(ctx context.Context, svc api.Service, in api.StartImportInput, wait bool) error {
+	imp, err := svc.StartImport(ctx, in)
 	if err != nil {
 		return err
 	}
-	id := imp.ImportId
-	fmt.Fprintf(c.stderr, "import %s %s\n", id, map[bool]string{true: "retrying", false: "started"}[in.ImportId != ""])
-
-	var wg sync.WaitGroup
-	quit := make(chan struct{})
-	var stopping atomic.Bool
-	stopImport := func(why string) {
-		if stopping.Swap(true) {
-			return
-		}
-		fmt.Fprintf(c.stderr, "\r%s: stopping import %s; files read in full are committed\n", why, id)
-		wg.Go(func() { eng.StopImport(context.WithoutCancel(ctx), id) })
+	if !wait {
+		return c.output(imp)
 	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	wg.Go(func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case s := <-sig:
-				if s == os.Interrupt && stopping.Load() {
-					fmt.Fprintln(c.stderr, "interrupted again: quitting; the import stays STOPPED once ctimport is run again")
-					os.Exit(130)
-				}
-				stopImport(s.String())
-			case <-tick.C:
-				if b, err := os.ReadFile(c.stopFile()); err == nil && strings.TrimSpace(string(b)) == id {
-					os.Remove(c.stopFile())
-					stopImport("stop-import")
-				}
-			case <-quit:
-				return
-			}
-		}
-	})
-	if f, ok := c.stderr.(*os.File); ok && isTerminal(f) {
-		wg.Go(func() { showProgress(c.stderr, func() (engine.Progress, bool) { return eng.Progress(id) }, quit) })
-	}
-	final, prog, err := eng.Wait(ctx, id)
-	close(quit)
-	wg.Wait()
+	fmt.Fprintf(c.stderr, "import %s %s%s\n", imp.ImportId, map[bool]string{true: "retrying", false: "started"}[in.ImportId != ""], c.where())
+	end, err := c.follow(ctx, svc, imp.ImportId, sig)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stderr, "import %s %s: %s\n", id, final.ImportStatus, summary(prog, time.Now()))
-	if msg, err := eng.Message(ctx, id); err == nil && msg != "" {
-		fmt.Fprintf(c.stderr, "import %s: %s\n", id, msg)
+	return c.report(end)
+}
+
+// follow waits for import id to end: it shows the import's progress on a
+// terminal, and stops it on the first SIGINT or SIGTERM from sig (a second
+// SIGINT quits at once). An import that runs in this process is followed by
+// its live counters, and may be stopped through the stop file too; any
+// other is polled with GetImport.
+func (c *cli) follow(ctx context.Context, svc api.Service, id string, sig <-chan os.Signal) (ending, error) {
+	var t tracker = &polled{svc: svc, id: id, started: time.Now()}
+	r, here := svc.(runner)
+	if here {
+		t = running{r, id}
 	}
-	if st := final.ImportStatistics; st != nil && st.PrefixesFound == 0 && final.ImportStatus == api.StatusCompleted {
-		fmt.Fprintf(c.stderr, "no CloudTrail log files found under %s in the time range: S3LocationUri names the bucket or prefix that holds AWSLogs/\n", final.ImportSource.S3.S3LocationUri)
+	var wg sync.WaitGroup
+	quit := make(chan struct{})
+	wg.Go(func() { c.stopOnRequest(ctx, svc, id, sig, here, quit) })
+	if c.stderrIsTerminal() {
+		wg.Go(func() { showProgress(c.stderr, t.line, quit) })
 	}
-	if st := final.ImportStatistics; st != nil && st.FailedEntries > 0 {
-		fmt.Fprintf(c.stderr, "%d files failed; see ctimport list-import-failures --import-id %s\n", st.FailedEntries, id)
+	end, err := t.wait(ctx)
+	close(quit)
+	wg.Wait()
+	return end, err
+}
+
+// report sums up an import's run on stderr, with what to do next, prints
+// the import, and returns an *ended error unless it COMPLETED.
+func (c *cli) report(end ending) error {
+	imp, id := end.imp, end.imp.ImportId
+	fmt.Fprintf(c.stderr, "import %s %s: %s\n", id, imp.ImportStatus, end.summary)
+	if end.message != "" {
+		fmt.Fprintf(c.stderr, "import %s: %s\n", id, end.message)
 	}
-	if final.ImportStatus != api.StatusCompleted {
-		fmt.Fprintf(c.stderr, "retry with: ctimport start-import --import-id %s\n", id)
+	if st := imp.ImportStatistics; st != nil && st.PrefixesFound == 0 && imp.ImportStatus == api.StatusCompleted {
+		fmt.Fprintf(c.stderr, "no CloudTrail log files found under %s in the time range: S3LocationUri names the bucket or prefix that holds AWSLogs/\n", imp.ImportSource.S3.S3LocationUri)
 	}
-	if err := c.output(final); err != nil {
+	if st := imp.ImportStatistics; st != nil && st.FailedEntries > 0 {
+		fmt.Fprintf(c.stderr, "%d files failed; see %s list-import-failures --import-id %s\n", st.FailedEntries, c.self(), id)
+	}
+	if imp.ImportStatus != api.StatusCompleted {
+		fmt.Fprintf(c.stderr, "retry with: %s start-import --import-id %s\n", c.self(), id)
+	}
+	if err := c.output(imp); err != nil {
 		return err
 	}
-	if final.ImportStatus != api.StatusCompleted {
-		return &ended{final.ImportStatus}
+	if imp.ImportStatus != api.StatusCompleted {
+		return &ended{imp.ImportStatus}
 	}
 	return nil
+}
+
+// stopOnRequest stops import id through svc on the first SIGINT or
+// SIGTERM from sig and, with stopFile, when stop-import of another process
+// asks for it in the stop file; a second SIGINT quits the process at once.
+// It returns once quit is closed and the stop it asked for has returned.
+func (c *cli) stopOnRequest(ctx context.Context, svc api.Service, id string, sig <-chan os.Signal, stopFile bool, quit <-chan struct{}) {
+	var asked <-chan time.Time
+	if stopFile {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		asked = tick.C
+	}
+	var stopping sync.WaitGroup
+	defer stopping.Wait()
+	stopped := false
+	stop := func(why string) {
+		if stopped {
+			return
+		}
+		stopped = true
+		fmt.Fprintf(c.stderr, "\r%s: stopping import %s; files read in full are committed\n", why, id)
+		stopping.Go(func() {
+			if _, err := svc.StopImport(context.WithoutCancel(ctx), api.StopImportInput{ImportId: id}); err != nil {
+				fmt.Fprintf(c.stderr, "\rstopping import %s: %v\n", id, err)
+			}
+		})
+	}
+	for {
+		select {
+		case s := <-sig:
+			if s == os.Interrupt && stopped {
+				fmt.Fprintf(c.stderr, "\rinterrupted again: quitting without waiting for import %s to stop; it ends STOPPED\n", id)
+				os.Exit(exitInterrupted)
+			}
+			stop(s.String())
+		case <-asked:
+			if b, err := os.ReadFile(c.stopFile()); err == nil && strings.TrimSpace(string(b)) == id {
+				os.Remove(c.stopFile())
+				stop("stop-import")
+			}
+		case <-quit:
+			return
+		}
+	}
 }
 
 func cmdStopImport(ctx context.Context, c *cli) error {
@@ -219,10 +288,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	id := c.args.str("import-id")
-	if c.endpoint != "" {
-		return c.simple(ctx, func(e service) (any, error) { return e.StopImport(ctx, id) })
-	}
-	eng, done, err := c.open(ctx, "ctimport stop-import", engine.Options{})
+	svc, done, err := c.service(ctx, "ctimport stop-import")
 	if errors.Is(err, sink.ErrLocked) {
 		// Another process holds the database: ask it to stop the import,
 		// and wait until it lets go of the database.
@@ -232,7 +298,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		fmt.Fprintf(c.stderr, "%v\nasked it to stop import %s; waiting\n", err, id)
 		deadline := time.Now().Add(stopWait)
 		for errors.Is(err, sink.ErrLocked) && time.Now().Before(deadline) {
-			eng, done, err = c.open(ctx, "ctimport stop-import", engine.Options{})
+			svc, done, err = c.service(ctx, "ctimport stop-import")
 		}
 		os.Remove(c.stopFile())
 		if errors.Is(err, sink.ErrLocked) {
@@ -243,7 +309,7 @@ func cmdStopImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	out, err := eng.StopImport(ctx, id)
+	out, err := svc.StopImport(ctx, api.StopImportInput{ImportId: id})
 	if err != nil {
 		return err
 	}

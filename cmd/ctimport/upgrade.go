@@ -11,8 +11,7 @@ import (
 // upgradeProgress returns the function that shows an upgrade's progress on
 // stderr, or nil when stderr is not a terminal.
 func (c *cli) upgradeProgress() func(done, total int64) {
-	f, ok := c.stderr.(*os.File)
-	if !ok || !isTerminal(f) {
+	if !c.stderrIsTerminal() {
 		return nil
 	}
 	return func(done, total int64) {

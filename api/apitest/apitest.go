@@ -1,0 +1,504 @@
+// Package apitest is the conformance suite of api.Service implementations.
+// Run drives a Service through the operations of event data stores,
+// imports and queries, and checks what they return and the exceptions they
+// answer bad input with, so that every implementation, the engine over a
+// store as well as a client of a server, is held to the same answers.
+package apitest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+)
+
+// Run runs the suite. open must return a Service over a new, empty store
+// for each call, which reads import sources given as file:// URIs of
+// directories of this machine and runs SQL queries in which an event data
+// store's ID names its events. Each test waits for the imports and queries
+// it starts to end.
+func Run(t *testing.T, open func(t *testing.T) api.Service) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s api.Service)
+	}{
+		{"EventDataStores", testEventDataStores},
+		{"Imports", testImports},
+		{"Queries", testQueries},
+		{"Exceptions", testExceptions},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
+	}
+}
+
+const (
+	account = "111122223333"
+	region  = "us-east-1"
+	// unknownID is a UUID no import or query has.
+	unknownID = "00000000-0000-4000-8000-0000000000ff"
+	// waitTimeout bounds every wait of the suite.
+	waitTimeout = time.Minute
+)
+
+// day is the day of the events the suite imports.
+var day = time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+
+// bucket is a local copy of a trail bucket: three log files of four events
+// each, and a file that is not gzip data.
+type bucket struct {
+	source api.ImportSource
+	dir    string
+	ids    []string // the eventIDs of the log files, sorted
+	broken string   // the key of the broken file
+}
+
+func newBucket(t *testing.T) *bucket {
+	t.Helper()
+	b := &bucket{dir: t.TempDir()}
+	b.source = api.ImportSource{S3: api.S3ImportSource{S3LocationUri: "file://" + filepath.ToSlash(b.dir), S3BucketRegion: region}}
+	for i := range 3 {
+		at := day.Add(time.Duration(i+1) * time.Hour)
+		ids := make([]string, 4)
+		for j := range ids {
+			ids[j] = fmt.Sprintf("ev%d-%d", i, j)
+		}
+		b.put(t, LogKey(at, i), LogFile(ids, at.Add(-5*time.Minute)))
+		b.ids = append(b.ids, ids...)
+	}
+	slices.Sort(b.ids)
+	b.broken = LogKey(day.Add(5*time.Hour), 9)
+	b.put(t, b.broken, []byte("this is no gzip stream"))
+	return b
+}
+
+func (b *bucket) put(t *testing.T, key string, data []byte) {
+	t.Helper()
+	path := filepath.Join(b.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// LogKey returns the key CloudTrail gives the n-th log file of account
+// 111122223333 in us-east-1 that it delivers at delivery.
+func LogKey(delivery time.Time, n int) string {
+	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_Api%013d.json.gz",
+		account, region, delivery.Format("2006/01/02"), account, region, delivery.Format("20060102T1504Z"), n)
+}
+
+// LogFile returns a gzip log file of IAM ListUsers events of account
+// 111122223333 in us-east-1 with the given IDs, a second apart from at.
+func LogFile(ids []string, at time.Time) []byte {
+	recs := make([]map[string]string, len(ids))
+	for i, id := range ids {
+		recs[i] = map[string]string{
+			"eventVersion":       "1.08",
+			"eventTime":          at.Add(time.Duration(i) * time.Second).Format(time.RFC3339),
+			"eventSource":        "iam.amazonaws.com",
+			"eventName":          "ListUsers",
+			"awsRegion":          region,
+			"eventID":            id,
+			"recipientAccountId": account,
+		}
+	}
+	raw, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		panic(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// storeID returns the ID of an event data store, the end of its ARN.
+func storeID(s api.EventDataStore) string {
+	return s.EventDataStoreArn[strings.LastIndexByte(s.EventDataStoreArn, '/')+1:]
+}
+
+func createStore(t *testing.T, s api.Service, name string) api.EventDataStore {
+	t.Helper()
+	eds, err := s.CreateEventDataStore(t.Context(), api.CreateEventDataStoreInput{Name: name})
+	if err != nil {
+		t.Fatalf("CreateEventDataStore(%q): %v", name, err)
+	}
+	return eds
+}
+
+// poll calls fn until it reports done, failing the test after waitTimeout.
+func poll(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitImport polls GetImport until import id has ended, and returns it.
+func waitImport(t *testing.T, s api.Service, id string) api.Import {
+	t.Helper()
+	var imp api.Import
+	poll(t, "import "+id+" to end", func() bool {
+		var err error
+		if imp, err = s.GetImport(t.Context(), api.GetImportInput{ImportId: id}); err != nil {
+			t.Fatalf("GetImport: %v", err)
+		}
+		return imp.ImportStatus.Done()
+	})
+	return imp
+}
+
+// waitQuery polls DescribeQuery until query id has ended, and returns it.
+func waitQuery(t *testing.T, s api.Service, id string) api.DescribeQueryOutput {
+	t.Helper()
+	var d api.DescribeQueryOutput
+	poll(t, "query "+id+" to end", func() bool {
+		var err error
+		if d, err = s.DescribeQuery(t.Context(), api.DescribeQueryInput{QueryId: id}); err != nil {
+			t.Fatalf("DescribeQuery: %v", err)
+		}
+		return d.QueryStatus.Done()
+	})
+	return d
+}
+
+// checkTime fails the test unless at is set, in UTC.
+func checkTime(t *testing.T, what string, at time.Time) {
+	t.Helper()
+	if at.IsZero() || at.Location() != time.UTC {
+		t.Errorf("%s is %v, want a time in UTC", what, at)
+	}
+}
+
+func sameStore(a, b api.EventDataStore) bool {
+	return a.EventDataStoreArn == b.EventDataStoreArn && a.Name == b.Name && a.Status == b.Status &&
+		a.CreatedTimestamp.Equal(b.CreatedTimestamp) && a.UpdatedTimestamp.Equal(b.UpdatedTimestamp)
+}
+
+func testEventDataStores(t *testing.T, s api.Service) {
+	ctx := t.Context()
+	trail := createStore(t, s, "trail")
+	if trail.Name != "trail" || trail.Status != api.EventDataStoreEnabled ||
+		!strings.HasPrefix(trail.EventDataStoreArn, "arn:aws:cloudtrail:") || !strings.Contains(trail.EventDataStoreArn, ":eventdatastore/") {
+		t.Errorf("CreateEventDataStore returned %+v", trail)
+	}
+	checkTime(t, "CreatedTimestamp", trail.CreatedTimestamp)
+	if !trail.UpdatedTimestamp.Equal(trail.CreatedTimestamp) {
+		t.Errorf("UpdatedTimestamp %v, want CreatedTimestamp %v", trail.UpdatedTimestamp, trail.CreatedTimestamp)
+	}
+	other := createStore(t, s, "other")
+	for _, name := range []string{trail.Name, trail.EventDataStoreArn, storeID(trail)} {
+		got, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: name})
+		if err != nil || !sameStore(got, trail) {
+			t.Errorf("GetEventDataStore(%s) = %+v, %v; want %+v", name, got, err, trail)
+		}
+	}
+	var listed []api.EventDataStore
+	in := api.ListEventDataStoresInput{MaxResults: 1}
+	for page := 1; ; page++ {
+		out, err := s.ListEventDataStores(ctx, in)
+		if err != nil {
+			t.Fatalf("ListEventDataStores: %v", err)
+		}
+		if len(out.EventDataStores) != 1 || page > 2 {
+			t.Fatalf("page %d: %+v", page, out)
+		}
+		listed = append(listed, out.EventDataStores...)
+		if in.NextToken = out.NextToken; in.NextToken == "" {
+			break
+		}
+	}
+	if len(listed) != 2 || !sameStore(listed[0], trail) || !sameStore(listed[1], other) {
+		t.Errorf("listed %+v, want trail and other, oldest first", listed)
+	}
+}
+
+// testImports imports the bucket into a store, which ends FAILED for the
+// broken file, and retries the import once the file is fixed.
+func testImports(t *testing.T, s api.Service) {
+	ctx := t.Context()
+	b := newBucket(t)
+	trail := createStore(t, s, "trail")
+	start, end := day, day.Add(24*time.Hour)
+	src := b.source
+	imp, err := s.StartImport(ctx, api.StartImportInput{
+		Destinations:   []string{trail.Name},
+		ImportSource:   &src,
+		StartEventTime: &start,
+		EndEventTime:   &end,
+	})
+	if err != nil {
+		t.Fatalf("StartImport: %v", err)
+	}
+	id := imp.ImportId
+	if len(id) != 36 || !slices.Equal(imp.Destinations, []string{trail.EventDataStoreArn}) || imp.ImportSource != b.source ||
+		imp.ImportStatistics != nil || (imp.ImportStatus != api.StatusInitializing && imp.ImportStatus != api.StatusInProgress) {
+		t.Errorf("StartImport returned %+v", imp)
+	}
+	if imp.StartEventTime == nil || !imp.StartEventTime.Equal(start) || imp.EndEventTime == nil || !imp.EndEventTime.Equal(end) {
+		t.Errorf("StartImport returned the time range %v to %v, want %v to %v", imp.StartEventTime, imp.EndEventTime, start, end)
+	}
+	checkTime(t, "CreatedTimestamp", imp.CreatedTimestamp)
+
+	got := waitImport(t, s, id)
+	want := api.ImportStatistics{PrefixesFound: 1, PrefixesCompleted: 1, FilesCompleted: 3, EventsCompleted: int64(len(b.ids)), FailedEntries: 1}
+	if got.ImportStatus != api.StatusFailed || got.ImportStatistics == nil || *got.ImportStatistics != want {
+		t.Errorf("the import ended %s with %+v, want FAILED with %+v", got.ImportStatus, got.ImportStatistics, want)
+	}
+	if got.ImportId != id || !slices.Equal(got.Destinations, imp.Destinations) || got.ImportSource != b.source ||
+		!got.CreatedTimestamp.Equal(imp.CreatedTimestamp) || got.UpdatedTimestamp.Before(got.CreatedTimestamp) {
+		t.Errorf("GetImport returned %+v", got)
+	}
+	if stopped, err := s.StopImport(ctx, api.StopImportInput{ImportId: id}); err != nil || stopped.ImportStatus != api.StatusFailed || *stopped.ImportStatistics != want {
+		t.Errorf("StopImport of an ended import = %+v, %v; want it FAILED as it is", stopped, err)
+	}
+
+	for _, tc := range []struct {
+		in   api.ListImportsInput
+		want int
+	}{
+		{api.ListImportsInput{}, 1},
+		{api.ListImportsInput{Destination: trail.EventDataStoreArn, ImportStatus: api.StatusFailed, MaxResults: 5}, 1},
+		{api.ListImportsInput{ImportStatus: api.StatusCompleted}, 0},
+	} {
+		out, err := s.ListImports(ctx, tc.in)
+		if err != nil || len(out.Imports) != tc.want || out.NextToken != "" {
+			t.Errorf("ListImports(%+v) = %+v, %v; want %d imports", tc.in, out, err, tc.want)
+			continue
+		}
+		if tc.want == 1 {
+			item := out.Imports[0]
+			if item.ImportId != id || item.ImportStatus != api.StatusFailed || !slices.Equal(item.Destinations, imp.Destinations) ||
+				!item.CreatedTimestamp.Equal(got.CreatedTimestamp) || !item.UpdatedTimestamp.Equal(got.UpdatedTimestamp) {
+				t.Errorf("ListImports(%+v) listed %+v", tc.in, item)
+			}
+		}
+	}
+
+	failures, err := s.ListImportFailures(ctx, api.ListImportFailuresInput{ImportId: id})
+	if err != nil || len(failures.Failures) != 1 || failures.NextToken != "" {
+		t.Fatalf("ListImportFailures = %+v, %v; want the broken file", failures, err)
+	}
+	if f := failures.Failures[0]; f.Location != b.broken || f.Status != api.FailureFailed || f.ErrorType != "InvalidGzip" || f.ErrorMessage == "" {
+		t.Errorf("failure %+v, want %s FAILED with InvalidGzip", f, b.broken)
+	}
+	checkTime(t, "LastUpdatedTime", failures.Failures[0].LastUpdatedTime)
+
+	// The retry reads the fixed file only.
+	b.put(t, b.broken, LogFile([]string{"fixed"}, day.Add(5*time.Hour-time.Minute)))
+	retry, err := s.StartImport(ctx, api.StartImportInput{ImportId: id})
+	if err != nil || retry.ImportId != id || !slices.Equal(retry.Destinations, imp.Destinations) {
+		t.Fatalf("StartImport of a retry = %+v, %v", retry, err)
+	}
+	got = waitImport(t, s, id)
+	want = api.ImportStatistics{PrefixesFound: 1, PrefixesCompleted: 1, FilesCompleted: 4, EventsCompleted: int64(len(b.ids) + 1)}
+	if got.ImportStatus != api.StatusCompleted || *got.ImportStatistics != want {
+		t.Errorf("the retry ended %s with %+v, want COMPLETED with %+v", got.ImportStatus, *got.ImportStatistics, want)
+	}
+	failures, err = s.ListImportFailures(ctx, api.ListImportFailuresInput{ImportId: id})
+	if err != nil || len(failures.Failures) != 1 || failures.Failures[0].Status != api.FailureSucceeded {
+		t.Errorf("ListImportFailures after the retry = %+v, %v; want the fixed file SUCCEEDED", failures, err)
+	}
+}
+
+// testQueries runs a query over an imported store to its end and reads
+// its results in pages.
+func testQueries(t *testing.T, s api.Service) {
+	ctx := t.Context()
+	b := newBucket(t)
+	trail := createStore(t, s, "trail")
+	src := b.source
+	imp, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{trail.EventDataStoreArn}, ImportSource: &src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitImport(t, s, imp.ImportId)
+
+	stmt := "SELECT eventID, eventName FROM " + storeID(trail) + " WHERE eventSource = ? ORDER BY eventID"
+	q, err := s.StartQuery(ctx, api.StartQueryInput{QueryStatement: stmt, QueryParameters: []string{"iam.amazonaws.com"}})
+	if err != nil || len(q.QueryId) != 36 {
+		t.Fatalf("StartQuery = %+v, %v", q, err)
+	}
+	d := waitQuery(t, s, q.QueryId)
+	if d.QueryStatus != api.QueryFinished || d.QueryId != q.QueryId || d.QueryString != stmt || d.ErrorMessage != "" ||
+		d.QueryStatistics == nil || d.QueryStatistics.EventsMatched != int64(len(b.ids)) || d.QueryStatistics.CreationTime == nil {
+		t.Errorf("DescribeQuery = %+v", d)
+	}
+	var ids []string
+	in := api.GetQueryResultsInput{QueryId: q.QueryId, MaxQueryResults: 5}
+	for page := 1; ; page++ {
+		out, err := s.GetQueryResults(ctx, in)
+		if err != nil {
+			t.Fatalf("GetQueryResults: %v", err)
+		}
+		if out.QueryStatus != api.QueryFinished || out.QueryStatistics == nil || out.QueryStatistics.TotalResultsCount != len(b.ids) ||
+			out.QueryStatistics.ResultsCount != len(out.QueryResultRows) || page > 3 {
+			t.Fatalf("page %d: %+v", page, out)
+		}
+		for _, row := range out.QueryResultRows {
+			if len(row) != 2 || row[1]["eventName"] != "ListUsers" {
+				t.Errorf("row %v, want eventID and eventName", row)
+			}
+			ids = append(ids, row[0]["eventID"])
+		}
+		if in.NextToken = out.NextToken; in.NextToken == "" {
+			break
+		}
+	}
+	if !slices.Equal(ids, b.ids) {
+		t.Errorf("the query returned %v, want %v", ids, b.ids)
+	}
+	if _, err := s.CancelQuery(ctx, api.CancelQueryInput{QueryId: q.QueryId}); !errors.Is(err, api.ErrInactiveQuery) {
+		t.Errorf("CancelQuery of a FINISHED query = %v, want InactiveQueryException", err)
+	}
+}
+
+// testExceptions checks the exception each bad input is answered with.
+func testExceptions(t *testing.T, s api.Service) {
+	trail := createStore(t, s, "trail")
+	b := newBucket(t)
+	src := b.source
+	missing := api.ImportSource{S3: api.S3ImportSource{S3LocationUri: b.source.S3.S3LocationUri + "/missing", S3BucketRegion: region}}
+	later, earlier := day.Add(time.Hour), day
+	dest := []string{trail.EventDataStoreArn}
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+		want *api.Exception
+	}{
+		{"store name too short", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "x"})
+			return err
+		}, api.ErrInvalidParameter},
+		{"store exists", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: trail.Name})
+			return err
+		}, api.ErrEventDataStoreAlreadyExists},
+		{"unknown store", func(ctx context.Context) error {
+			_, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: "nowhere"})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"malformed store ARN", func(ctx context.Context) error {
+			_, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: "arn:aws:cloudtrail:us-east-1:" + account + ":trail/x"})
+			return err
+		}, api.ErrEventDataStoreARNInvalid},
+		{"MaxResults of stores too large", func(ctx context.Context) error {
+			_, err := s.ListEventDataStores(ctx, api.ListEventDataStoresInput{MaxResults: 5000})
+			return err
+		}, api.ErrInvalidMaxResults},
+		{"bad NextToken of stores", func(ctx context.Context) error {
+			_, err := s.ListEventDataStores(ctx, api.ListEventDataStoresInput{NextToken: "not-a-token"})
+			return err
+		}, api.ErrInvalidNextToken},
+		{"no destination", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{ImportSource: &src})
+			return err
+		}, api.ErrInvalidParameter},
+		{"unknown destination", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{"nowhere"}, ImportSource: &src})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"missing source directory", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{Destinations: dest, ImportSource: &missing})
+			return err
+		}, api.ErrInvalidImportSource},
+		{"start after end", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{Destinations: dest, ImportSource: &src, StartEventTime: &later, EndEventTime: &earlier})
+			return err
+		}, api.ErrInvalidParameter},
+		{"retry with a source", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{ImportId: unknownID, ImportSource: &src})
+			return err
+		}, api.ErrInvalidParameterCombination},
+		{"retry of an unknown import", func(ctx context.Context) error {
+			_, err := s.StartImport(ctx, api.StartImportInput{ImportId: unknownID})
+			return err
+		}, api.ErrImportNotFound},
+		{"ImportId not a UUID", func(ctx context.Context) error {
+			_, err := s.GetImport(ctx, api.GetImportInput{ImportId: "abc"})
+			return err
+		}, api.ErrInvalidParameter},
+		{"unknown import", func(ctx context.Context) error {
+			_, err := s.GetImport(ctx, api.GetImportInput{ImportId: unknownID})
+			return err
+		}, api.ErrImportNotFound},
+		{"stop an unknown import", func(ctx context.Context) error {
+			_, err := s.StopImport(ctx, api.StopImportInput{ImportId: unknownID})
+			return err
+		}, api.ErrImportNotFound},
+		{"unknown import status", func(ctx context.Context) error {
+			_, err := s.ListImports(ctx, api.ListImportsInput{ImportStatus: "DONE"})
+			return err
+		}, api.ErrInvalidParameter},
+		{"imports of an unknown destination", func(ctx context.Context) error {
+			_, err := s.ListImports(ctx, api.ListImportsInput{Destination: "nowhere"})
+			return err
+		}, api.ErrEventDataStoreARNInvalid},
+		{"bad NextToken of imports", func(ctx context.Context) error {
+			_, err := s.ListImports(ctx, api.ListImportsInput{NextToken: "not-a-token"})
+			return err
+		}, api.ErrInvalidNextToken},
+		{"failures of an unknown import", func(ctx context.Context) error {
+			_, err := s.ListImportFailures(ctx, api.ListImportFailuresInput{ImportId: unknownID})
+			return err
+		}, api.ErrImportNotFound},
+		{"empty statement", func(ctx context.Context) error {
+			_, err := s.StartQuery(ctx, api.StartQueryInput{})
+			return err
+		}, api.ErrInvalidQueryStatement},
+		{"query of no table", func(ctx context.Context) error {
+			_, err := s.StartQuery(ctx, api.StartQueryInput{QueryStatement: "SELECT * FROM no_such_table"})
+			return err
+		}, api.ErrInvalidQueryStatement},
+		{"results delivered to S3", func(ctx context.Context) error {
+			_, err := s.StartQuery(ctx, api.StartQueryInput{QueryStatement: "SELECT 1", DeliveryS3Uri: "s3://results/"})
+			return err
+		}, api.ErrInvalidParameter},
+		{"unknown query", func(ctx context.Context) error {
+			_, err := s.DescribeQuery(ctx, api.DescribeQueryInput{QueryId: unknownID})
+			return err
+		}, api.ErrQueryIdNotFound},
+		{"results of an unknown query", func(ctx context.Context) error {
+			_, err := s.GetQueryResults(ctx, api.GetQueryResultsInput{QueryId: unknownID})
+			return err
+		}, api.ErrQueryIdNotFound},
+		{"MaxQueryResults too large", func(ctx context.Context) error {
+			_, err := s.GetQueryResults(ctx, api.GetQueryResultsInput{QueryId: unknownID, MaxQueryResults: 5000})
+			return err
+		}, api.ErrInvalidMaxResults},
+		{"cancel an unknown query", func(ctx context.Context) error {
+			_, err := s.CancelQuery(ctx, api.CancelQueryInput{QueryId: unknownID})
+			return err
+		}, api.ErrQueryIdNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call(t.Context())
+			var exc *api.Exception
+			if !errors.As(err, &exc) || !errors.Is(err, tt.want) {
+				t.Fatalf("error %v (%T), want an *api.Exception %s", err, err, tt.want.Name)
+			}
+			if exc.Message == "" {
+				t.Errorf("%s has no message", exc.Name)
+			}
+		})
+	}
+}

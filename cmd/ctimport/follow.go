@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/engine"
+)
+
+// runner is what an api.Service that runs its imports in this process, the
+// engine, tells of them beyond the API; start-import shows it when the
+// service has it.
+type runner interface {
+	// Progress returns the live counters of a running import, and false
+	// when it is not running.
+	Progress(id string) (engine.Progress, bool)
+	// Wait waits for the run of an import to end and returns the import
+	// and the run's last counters.
+	Wait(ctx context.Context, id string) (api.Import, engine.Progress, error)
+	// Message tells why an import's last run ended early, or "".
+	Message(ctx context.Context, id string) (string, error)
+}
+
+// tracker follows an import for start-import.
+type tracker interface {
+	// line renders how far the import got by now, and false when there
+	// is nothing to show.
+	line(now time.Time) (string, bool)
+	// wait waits for the import to end.
+	wait(ctx context.Context) (ending, error)
+}
+
+// ending is how an import's run ended.
+type ending struct {
+	imp api.Import
+	// summary sums up the run in a sentence; message tells why it ended
+	// early, when the service says.
+	summary, message string
+}
+
+// running follows an import that runs in this process, by its live
+// counters.
+type running struct {
+	r  runner
+	id string
+}
+
+func (t running) line(now time.Time) (string, bool) {
+	p, ok := t.r.Progress(t.id)
+	if !ok {
+		return "", false
+	}
+	return progressLine(p, now), true
+}
+
+func (t running) wait(ctx context.Context) (ending, error) {
+	imp, p, err := t.r.Wait(ctx, t.id)
+	if err != nil {
+		return ending{}, err
+	}
+	msg, err := t.r.Message(ctx, t.id)
+	if err != nil {
+		return ending{}, err
+	}
+	return ending{imp: imp, summary: summary(p, time.Now()), message: msg}, nil
+}
+
+// polled follows an import by asking svc for it every pollInterval.
+type polled struct {
+	svc     api.Service
+	id      string
+	started time.Time
+
+	mu   sync.Mutex
+	last *api.ImportStatistics
+}
+
+func (t *polled) line(now time.Time) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return statisticsLine(t.last, now.Sub(t.started)), true
+}
+
+func (t *polled) wait(ctx context.Context) (ending, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ending{}, ctx.Err()
+		case <-tick.C:
+		}
+		imp, err := t.svc.GetImport(ctx, api.GetImportInput{ImportId: t.id})
+		if err != nil {
+			return ending{}, err
+		}
+		t.mu.Lock()
+		t.last = imp.ImportStatistics
+		t.mu.Unlock()
+		if imp.ImportStatus.Done() {
+			return ending{imp: imp, summary: statisticsLine(imp.ImportStatistics, time.Since(t.started))}, nil
+		}
+	}
+}
