@@ -25,9 +25,9 @@ type runner interface {
 
 // tracker follows an import for start-import.
 type tracker interface {
-	// line renders how far the import got by now, and false when there
+	// status tells how far the import got by now, and false when there
 	// is nothing to show.
-	line(now time.Time) (string, bool)
+	status(now time.Time) (status, bool)
 	// wait waits for the import to end.
 	wait(ctx context.Context) (ending, error)
 }
@@ -47,12 +47,12 @@ type running struct {
 	id string
 }
 
-func (t running) line(now time.Time) (string, bool) {
+func (t running) status(now time.Time) (status, bool) {
 	p, ok := t.r.Progress(t.id)
 	if !ok {
-		return "", false
+		return status{}, false
 	}
-	return progressLine(p, now), true
+	return progressStatus(p, now), true
 }
 
 func (t running) wait(ctx context.Context) (ending, error) {
@@ -77,10 +77,10 @@ type polled struct {
 	last *api.ImportStatistics
 }
 
-func (t *polled) line(now time.Time) (string, bool) {
+func (t *polled) status(now time.Time) (status, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return statisticsLine(t.last, now.Sub(t.started)), true
+	return status{text: statisticsLine(t.last, now.Sub(t.started))}, true
 }
 
 func (t *polled) wait(ctx context.Context) (ending, error) {

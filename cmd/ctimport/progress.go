@@ -5,7 +5,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/ctimport/ctimport/engine"
 )
@@ -20,31 +24,28 @@ func (c *cli) stderrIsTerminal() bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progressLine renders a running import's progress as one line.
-func progressLine(p engine.Progress, now time.Time) string {
-	elapsed := now.Sub(p.Started).Seconds()
+// status is how far an import got, for the progress bar.
+type status struct {
+	// text tells the counts: files, events, failures, the listing.
+	text string
+	// sized is true when the bytes to read are known; then the bar
+	// fills with done, of total.
+	sized       bool
+	done, total int64
+}
+
+// progressStatus renders a running import's progress. While the import
+// is listed, the bytes to read are extrapolated from the days listed so
+// far.
+func progressStatus(p engine.Progress, now time.Time) status {
 	var b strings.Builder
 	fmt.Fprintf(&b, "files %s", count(p.FilesDone))
 	if !p.Listing {
 		fmt.Fprintf(&b, "/%s", count(p.FilesFound))
 	}
-	fmt.Fprintf(&b, "  events %s  %s", count(p.Events), megabytes(p.BytesDone))
-	if !p.Listing {
-		fmt.Fprintf(&b, "/%s", megabytes(p.BytesFound))
-	}
-	if elapsed > 0 {
-		rate := float64(p.BytesRead) / elapsed
-		fmt.Fprintf(&b, "  %s/s  %s events/s", megabytes(int64(rate)), count(int64(float64(p.Events)/elapsed)))
-		// While listing, the work to do is extrapolated from the days
-		// listed so far.
-		total, approx := float64(p.BytesFound), ""
-		if p.Listing && p.DaysListed > 0 {
-			total, approx = total*float64(p.Days)/float64(p.DaysListed), "~"
-		}
-		if p.BytesDone > 0 && (!p.Listing || p.DaysListed > 0) {
-			left := max(0, total-float64(p.BytesDone)) / (float64(p.BytesDone) / elapsed)
-			fmt.Fprintf(&b, "  ETA %s%s", approx, clock(time.Duration(left*float64(time.Second))))
-		}
+	fmt.Fprintf(&b, "  events %s", count(p.Events))
+	if elapsed := now.Sub(p.Started).Seconds(); elapsed > 0 {
+		fmt.Fprintf(&b, "  %s events/s", count(int64(float64(p.Events)/elapsed)))
 	}
 	switch {
 	case p.Listing && p.Days == 0:
@@ -55,7 +56,14 @@ func progressLine(p engine.Progress, now time.Time) string {
 	if p.FilesFailed > 0 {
 		fmt.Fprintf(&b, "  %s failed", count(p.FilesFailed))
 	}
-	return b.String()
+	st := status{text: b.String(), sized: true, done: p.BytesDone, total: p.BytesFound}
+	if p.Listing && p.DaysListed > 0 {
+		st.total = p.BytesFound * p.Days / p.DaysListed
+	}
+	// A retry lists a failed file with the size it had; it may be larger
+	// once fixed.
+	st.total = max(st.total, st.done)
+	return st
 }
 
 // summary renders the last progress of a run as a sentence.
@@ -76,25 +84,61 @@ func summary(p engine.Progress, now time.Time) string {
 	return b.String()
 }
 
-// showProgress redraws the progress line that line renders on w until
-// stop is closed.
-func showProgress(w io.Writer, line func(now time.Time) (string, bool), stop <-chan struct{}) {
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	last := 0
+// refresh is how often the progress bar is drawn anew.
+const refresh = 250 * time.Millisecond
+
+// showProgress draws, on the terminal w, the progress that get tells,
+// until stop is closed; then it takes the bar off again. When the bytes to
+// read are known, the bar fills with the bytes committed, and tells their
+// rate and the time left; otherwise a spinner turns beside the counts.
+func showProgress(w io.Writer, get func(now time.Time) (status, bool), stop <-chan struct{}) {
+	var st status
+	var ok bool
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	for !ok {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			st, ok = get(now)
+		}
+	}
+	var mu sync.Mutex
+	text := decor.Any(func(decor.Statistics) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return st.text
+	}, decor.WCSyncSpaceR)
+	p := mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(refresh), mpb.WithAutoRefresh())
+	var bar *mpb.Bar
+	if st.sized {
+		bar = p.New(st.total, mpb.BarStyle(), mpb.PrependDecorators(text),
+			mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Name("  "),
+				decor.EwmaSpeed(decor.SizeB1000(0), "% .1f", 60), decor.Name("  ETA "), decor.EwmaETA(decor.ET_STYLE_MMSS, 60)))
+	} else {
+		bar = p.New(0, mpb.SpinnerStyle(), mpb.PrependDecorators(text))
+	}
+	last := time.Now()
 	for {
 		select {
 		case <-stop:
-			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", last))
+			bar.Abort(true)
+			p.Wait()
 			return
-		case now := <-t.C:
-			l, ok := line(now)
+		case now := <-tick.C:
+			next, ok := get(now)
 			if !ok {
 				continue
 			}
-			pad := max(0, last-len(l))
-			fmt.Fprintf(w, "\r%s%s", l, strings.Repeat(" ", pad))
-			last = len(l)
+			mu.Lock()
+			st = next
+			mu.Unlock()
+			if next.sized {
+				bar.SetTotal(next.total, false)
+				bar.EwmaSetCurrent(next.done, now.Sub(last))
+			}
+			last = now
 		}
 	}
 }

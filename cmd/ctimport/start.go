@@ -204,7 +204,7 @@ func (c *cli) follow(ctx context.Context, svc api.Service, id string, sig <-chan
 	quit := make(chan struct{})
 	wg.Go(func() { c.stopOnRequest(ctx, svc, id, sig, here, quit) })
 	if c.stderrIsTerminal() {
-		wg.Go(func() { showProgress(c.stderr, t.line, quit) })
+		wg.Go(func() { showProgress(c.stderr, t.status, quit) })
 	}
 	end, err := t.wait(ctx)
 	close(quit)
