@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/budget"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -331,7 +332,7 @@ func (e *Engine) collect(q *query) (results, error) {
 		}
 		size += res.add(vals)
 		if !e.hold(q, size) {
-			return results{}, fmt.Errorf("the results are larger than the %s this service holds for them; aggregate or add a LIMIT", byteSize(e.opts.QueryResultBytes))
+			return results{}, fmt.Errorf("the results are larger than the %s this service holds for them; aggregate or add a LIMIT", budget.Size(e.opts.QueryResultBytes))
 		}
 		size = 0
 		q.matched.Add(1)
@@ -546,15 +547,4 @@ func JSONValue(v any) any {
 		return out
 	}
 	return v
-}
-
-// byteSize returns n bytes as text, in MiB or KiB when it is a whole number of them.
-func byteSize(n int64) string {
-	switch {
-	case n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

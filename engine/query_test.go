@@ -280,7 +280,7 @@ func TestQueryResultCap(t *testing.T) {
 		message string
 	}{
 		{rowBytes*10 + 1, 10, ""},
-		{rowBytes * 10, 10, fmt.Sprintf("the results are larger than the %d bytes this service holds for them; aggregate or add a LIMIT", rowBytes*10)},
+		{rowBytes * 10, 10, fmt.Sprintf("the results are larger than the %d B this service holds for them; aggregate or add a LIMIT", rowBytes*10)},
 		{1 << 10, 300, "the results are larger than the 1 KiB this service holds for them; aggregate or add a LIMIT"},
 	}
 	for _, tt := range tests {
