@@ -59,7 +59,7 @@ fuzz:
 
 # Measure ctimport end to end against the floors of this machine and its peers, over one generated corpus
 # of about 324,000 events and 420 MB of JSON (BENCH_SCALE=2 doubles its days), with the scaling, latency,
-# memory and listing sections; print the report and save it as JSON in bench/out/. Takes a few
+# memory, listing and server-under-load sections; print the report and save it as JSON in bench/out/. Takes a few
 # minutes. BENCH_BASE=REV also runs row 1 with the ctimport of git revision REV, beside this one. The Go benchmarks of the rows, on a small corpus: go test -run '^$$' -bench . ./bench/...
 bench: minio
 	MINIO_BIN=$(MINIO) $(GO) run ./bench/cmd/benchreport -scale $(BENCH_SCALE)

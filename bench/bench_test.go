@@ -55,6 +55,8 @@ func TestReport(t *testing.T) {
 	cfg.GiantBytes = 2 << 20
 	cfg.ListingDays = [2]int{3, 9}
 	cfg.Base = "HEAD"
+	// A bound the clients' first rounds exceed, so that the server throttles.
+	cfg.Load = LoadConfig{Clients: 8, Duration: 2 * time.Second, PerSecond: 10}
 	cfg.Logf = t.Logf
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -134,7 +136,8 @@ func TestReport(t *testing.T) {
 			t.Errorf("listing %+v", l)
 		}
 	}
-	if len(r.Checks) != 14+len(r.Queries) {
+	checkLoad(t, r.Load, cfg.Load)
+	if len(r.Checks) != 17+len(r.Queries) {
 		t.Errorf("%d checks: %+v", len(r.Checks), r.Checks)
 	}
 	for _, c := range r.Checks {
@@ -179,6 +182,68 @@ func TestReport(t *testing.T) {
 	saved.Spec.Source = ""
 	if !reflect.DeepEqual(back, saved) {
 		t.Errorf("the saved report reads back as\n%+v\nnot\n%+v", back, saved)
+	}
+}
+
+// checkLoad checks that the load section ran both imports to the end,
+// with every event once, and that its clients called every operation, were
+// throttled, and failed only with ThrottlingException.
+func checkLoad(t *testing.T, l Load, cfg LoadConfig) {
+	t.Helper()
+	if l.Clients != cfg.Clients || l.MaxRequestsPerSecond != cfg.PerSecond || l.Seconds < cfg.Duration.Seconds() {
+		t.Errorf("the load ran %d clients, at most %d requests a second, for %.2f s; want %+v", l.Clients, l.MaxRequestsPerSecond, l.Seconds, cfg)
+	}
+	for name, imp := range map[string]ServedImport{"unloaded": l.Unloaded, "under load": l.Loaded} {
+		if !imp.Complete || imp.Status != "COMPLETED" || !(imp.Seconds > 0) || !(imp.EventsPerSecond > 0) {
+			t.Errorf("the import %s: %+v", name, imp)
+		}
+	}
+	var names []string
+	var throttled int64
+	for _, o := range l.Operations {
+		names = append(names, o.Name)
+		throttled += o.Throttled
+		if o.Calls == 0 || !(o.PerSecond > 0) || !(o.P50Seconds > 0) || o.P99Seconds < o.P50Seconds || o.Throttled < 0 {
+			t.Errorf("operation %+v", o)
+		}
+		for e := range o.Errors {
+			if e != throttling {
+				t.Errorf("%s failed with %s: %d calls", o.Name, e, o.Errors[e])
+			}
+		}
+	}
+	if !slices.Equal(names, loadOperations) {
+		t.Errorf("operations %v, want %v", names, loadOperations)
+	}
+	if throttled == 0 {
+		t.Errorf("no answer of a server serving at most %d requests a second to %d clients was a ThrottlingException", cfg.PerSecond, cfg.Clients)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		var d []time.Duration
+		for _, v := range n {
+			d = append(d, time.Duration(v)*time.Millisecond)
+		}
+		return d
+	}
+	tests := []struct {
+		sorted []time.Duration
+		p      float64
+		want   float64
+	}{
+		{nil, 0.5, 0},
+		{ms(7), 0.99, 0.007},
+		{ms(1, 2, 3, 4), 0.5, 0.002},
+		{ms(1, 2, 3, 4, 5), 0.5, 0.003},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.99, 0.010},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.9, 0.009},
+	}
+	for _, tt := range tests {
+		if got := percentile(tt.sorted, tt.p); got != tt.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tt.sorted, tt.p, got, tt.want)
+		}
 	}
 }
 

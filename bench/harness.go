@@ -301,7 +301,7 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	if err := json.Unmarshal(out, &store); err != nil || !strings.Contains(store.EventDataStoreArn, "/") {
 		return Measure{}, fmt.Errorf("bench: create-event-data-store printed %q", out)
 	}
-	id := store.EventDataStoreArn[strings.LastIndex(store.EventDataStoreArn, "/")+1:]
+	id := storeID(store.EventDataStoreArn)
 	endpoint := o.Endpoint
 	if endpoint == "" {
 		endpoint = h.minio.Endpoint()
@@ -336,19 +336,10 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 		removeDB(db)
 		return Measure{}, fmt.Errorf("bench: start-import printed %q: %w", out, err)
 	}
-	// The digest aggregates every eventID into one string: more memory than
-	// a default query has (a binary without budgets ignores the variable).
-	checkEnv := append(slices.Clip(env), "CTIMPORT_MEMORY_LIMIT=2GiB")
-	out, err = h.run(ctx, checkEnv, bin, "--db", db, "query", "--output", "json", "--query-statement",
-		"SELECT count(*) AS events, count(DISTINCT eventID) AS ids, sha256(string_agg(eventID, chr(10) ORDER BY eventID)) AS digest FROM "+id)
+	stored, err := h.stored(ctx, env, bin, db, id)
 	if err != nil {
 		removeDB(db)
 		return Measure{}, err
-	}
-	var rows []rowResult
-	if err := json.Unmarshal(out, &rows); err != nil || len(rows) != 1 {
-		removeDB(db)
-		return Measure{}, fmt.Errorf("bench: query printed %q", out)
 	}
 	m := measure(u)
 	if o.Profile {
@@ -372,12 +363,39 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	if known {
 		m.MinIOCPUSeconds = after - before
 	}
-	m.Complete, m.Check = matchTable(c.Truth, rows[0])
-	if imp.ImportStatus != "COMPLETED" {
-		m.Complete = false
-		m.Check = "the import ended " + imp.ImportStatus + "; " + m.Check
-	}
+	m.Complete, m.Check = matchImport(c.Truth, imp.ImportStatus, stored)
 	return m, nil
+}
+
+// storeID returns the ID of an event data store from its ARN.
+func storeID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// stored returns the count and the digest of the eventIDs of the event
+// data store id in the database db, as bin's query command tells.
+func (h *Harness) stored(ctx context.Context, env []string, bin, db, id string) (rowResult, error) {
+	// The digest aggregates every eventID into one string: more memory than
+	// a default query has (a binary without budgets ignores the variable).
+	env = append(slices.Clip(env), "CTIMPORT_MEMORY_LIMIT=2GiB")
+	out, err := h.run(ctx, env, bin, "--db", db, "query", "--output", "json", "--query-statement",
+		"SELECT count(*) AS events, count(DISTINCT eventID) AS ids, sha256(string_agg(eventID, chr(10) ORDER BY eventID)) AS digest FROM "+id)
+	if err != nil {
+		return rowResult{}, err
+	}
+	var rows []rowResult
+	if err := json.Unmarshal(out, &rows); err != nil || len(rows) != 1 {
+		return rowResult{}, fmt.Errorf("bench: query printed %q", out)
+	}
+	return rows[0], nil
+}
+
+// matchImport compares an import that ended in status, and its event
+// data store's count and eventID digest, with t.
+func matchImport(t corpus.Truth, status string, r rowResult) (bool, string) {
+	ok, check := matchTable(t, r)
+	if status != "COMPLETED" {
+		return false, "the import ended " + status + "; " + check
+	}
+	return ok, check
 }
 
 // Gunzip runs row 2, the floor of decompression: every file gunzipped to

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -89,6 +91,32 @@ func (r *Report) Print(w io.Writer) error {
 		}
 		tw.Flush()
 	}
+	if l := r.Load; len(l.Operations) > 0 {
+		p.f("\nthe server under load: ctimport serve --max-requests-per-second %d imports the corpus, then again into a new store\n", l.MaxRequestsPerSecond)
+		p.f("while %d clients of the AWS SDK (standard retryer) call it for %.1f s, in rounds of GetImport, ListImports,\n", l.Clients, l.Seconds)
+		p.f("ListImportFailures, StartQuery, and GetQueryResults every %v until the query ends. The query:\n  %s\n", loadPoll, fmt.Sprintf(loadQuery, "<the store under load>"))
+		p.f("latency: of the SDK's calls, retries included. throttled answers: ThrottlingException, which the SDK retries up to twice.\n\n")
+		tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  import\tseconds\tevents/s\tserver CPU s\tstatus\tcomplete")
+		for _, imp := range []struct {
+			name string
+			ServedImport
+		}{{"unloaded", l.Unloaded}, {"under load", l.Loaded}} {
+			fmt.Fprintf(tw, "  %s\t%.2f\t%s\t%.2f\t%s\t%s\n", imp.name, imp.Seconds, thousands(int64(imp.EventsPerSecond)), imp.ServerCPUSeconds, imp.Status, yesNo(imp.Complete))
+		}
+		tw.Flush()
+		p.f("\n")
+		tw = tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  operation\tcalls\tcalls/s\tp50 ms\tp99 ms\tthrottled answers\tfailed calls")
+		for _, o := range l.Operations {
+			var failed []string
+			for _, e := range slices.Sorted(maps.Keys(o.Errors)) {
+				failed = append(failed, fmt.Sprintf("%d %s", o.Errors[e], e))
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\n", o.Name, o.Calls, o.PerSecond, 1000*o.P50Seconds, 1000*o.P99Seconds, o.Throttled, cmp.Or(strings.Join(failed, ", "), "0"))
+		}
+		tw.Flush()
+	}
 	p.f("\ntargets\n")
 	for _, c := range r.Checks {
 		verdict := "FAIL"
@@ -105,19 +133,23 @@ func (p *printer) rows(rows []Row) {
 	tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\twhat\tsource\tseconds\tevents/s\tMB/s gz\tMB/s JSON\tCPU s\tcores busy\tpeak RSS MiB\trow 1 / row\tcomplete\tMinIO CPU s")
 	for _, r := range rows {
-		complete := "yes"
-		if !r.Complete {
-			complete = "NO"
-		}
 		minio := "-"
 		if r.MinIOCPUSeconds > 0 {
 			minio = fmt.Sprintf("%.2f", r.MinIOCPUSeconds)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%.1f\t%.1f\t%.2f\t%.0f%%\t%.0f\t%.2f\t%s\t%s\n",
 			r.ID, r.Name, r.Source, r.Seconds, thousands(int64(r.EventsPerSecond)), r.CompressedMBps, r.UncompressedMBps,
-			r.CPUSeconds, 100*r.CoresBusy, r.PeakRSSMiB, r.Row1Ratio, complete, minio)
+			r.CPUSeconds, 100*r.CoresBusy, r.PeakRSSMiB, r.Row1Ratio, yesNo(r.Complete), minio)
 	}
 	tw.Flush()
+}
+
+// yesNo is how the tables tell whether a run was complete.
+func yesNo(complete bool) string {
+	if complete {
+		return "yes"
+	}
+	return "NO"
 }
 
 // printer keeps the first error of its writes.

@@ -6,8 +6,10 @@
 // corpus (see package corpus) and runs every row of the report as a child
 // process: ctimport end to end (row 1), the floors (2, 3, 3b) and the
 // peers (4, 5), then row 1 with other settings and corpora for the
-// scaling, latency and memory sections, and the listing section. Every run
-// is checked against the corpus's Truth. Report.Print shows the report as
+// scaling, latency and memory sections, the listing section, and the
+// section of the server under load, where ctimport serve imports the corpus
+// while clients of the AWS SDK call it. Every run and import is checked
+// against the corpus's Truth. Report.Print shows the report as
 // tables; Report.Save keeps it as JSON so that runs can be compared.
 //
 // `make bench` runs the full report through cmd/benchreport. The Go
@@ -42,6 +44,7 @@ const (
 	targetStoreSize = 1.5       // the most row 1's store may take per event over the base revision's
 	targetQuery     = 1.0       // the most a query of Lake's form may take over its JSON form
 	targetMemory    = 1.0       // the least row 1's throughput with bigMemory may be over row 1's
+	targetLoadKeep  = 0.80      // the least an import through the server under load keeps of its throughput unloaded
 	bigMemory       = "2GiB"    // the --memory-limit of row "1 mem"
 	listingAccounts = 3
 	listingRegions  = 2
@@ -67,6 +70,8 @@ type Config struct {
 	// Latency is the delay the proxy of the latency section adds to every
 	// S3 request.
 	Latency time.Duration
+	// Load is what the load section runs.
+	Load LoadConfig
 	// Base is a git revision of the module whose ctimport runs row 1
 	// again beside this one, as row "1 base", for the targets that compare
 	// them; "" runs no base.
@@ -78,7 +83,9 @@ type Config struct {
 // DefaultConfig returns the full benchmark of the module at root: the
 // corpus of corpus.Full, 4 times as many days for the scaling section, a
 // file of 1 GiB of JSON for the memory section, buckets of 30 and 365 days
-// for the listing section, and 30 ms of latency.
+// for the listing section, 30 ms of latency, and 64 clients calling the
+// server for 30 seconds in the load section, which serves at most 40
+// requests a second.
 func DefaultConfig(root string) Config {
 	return Config{
 		Root:        root,
@@ -87,6 +94,7 @@ func DefaultConfig(root string) Config {
 		GiantBytes:  1 << 30,
 		ListingDays: [2]int{30, 365},
 		Latency:     30 * time.Millisecond,
+		Load:        LoadConfig{Clients: 64, Duration: 30 * time.Second, PerSecond: 40},
 	}
 }
 
@@ -110,6 +118,7 @@ type Report struct {
 	Base string `json:"base,omitempty"`
 	// Queries are the query timings over row 1's database.
 	Queries []QueryTiming `json:"queries"`
+	Load    Load          `json:"load"`
 	Checks  []Check       `json:"checks"`
 }
 
@@ -260,8 +269,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if cfg.Grow < 2 || cfg.GiantBytes <= 0 || cfg.ListingDays[0] < 1 || cfg.ListingDays[1] < cfg.ListingDays[0] {
-		return nil, errors.New("bench: the config needs Grow of at least 2, GiantBytes and two listing sizes")
+	if cfg.Grow < 2 || cfg.GiantBytes <= 0 || cfg.ListingDays[0] < 1 || cfg.ListingDays[1] < cfg.ListingDays[0] || cfg.Load.Clients < 1 || cfg.Load.Duration <= 0 {
+		return nil, errors.New("bench: the config needs Grow of at least 2, GiantBytes, two listing sizes, load clients and a load duration")
 	}
 	work := cfg.Work
 	if work == "" {
@@ -371,6 +380,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		r.Listing = append(r.Listing, l)
+	}
+	logf("the server under load: %d clients for %v", cfg.Load.Clients, cfg.Load.Duration)
+	if r.Load, err = h.Load(ctx, x1, cfg.Load); err != nil {
+		return nil, err
 	}
 	r.finish()
 	return r, nil
@@ -497,6 +510,7 @@ func (r *Report) finish() {
 		r.Checks = append(r.Checks, Check{Name: "throughput with --memory-limit " + bigMemory + " over the default's (row 1 mem / row 1)",
 			Target: fmt.Sprintf("> %.0f%%", targetMemory*100), Value: fmt.Sprintf("%.0f%%", 100*gain), Pass: gain > targetMemory})
 	}
+	r.Checks = append(r.Checks, r.Load.checks()...)
 	for _, q := range r.Queries {
 		ratio := rate(q.LakeSeconds, q.JSONSeconds)
 		r.Checks = append(r.Checks, Check{Name: "query in Lake's form over its JSON form: " + q.Name, Target: fmt.Sprintf("<= %.1fx", targetQuery),

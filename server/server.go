@@ -64,9 +64,19 @@ type Config struct {
 	// MaxBodyBytes limits the size of a request body; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxConcurrentRequests bounds the API requests served at once (0
+	// means DefaultMaxConcurrentRequests), and MaxRequestsPerSecond, when
+	// positive, the API requests served a second, in bursts of up to as
+	// many. A request beyond either is answered ThrottlingException with a
+	// Retry-After header, which the AWS SDKs retry: a server under many
+	// clients sheds their calls instead of slowing its imports.
+	// DescribeQuery and GetQueryResults are not counted.
+	MaxConcurrentRequests int
+	MaxRequestsPerSecond  int
 	// Logger receives a record of every request; nil discards them.
 	Logger *slog.Logger
-	// Now tells the time, for checking signatures; nil means time.Now.
+	// Now tells the time, for checking signatures and counting the
+	// requests a second; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -79,6 +89,7 @@ type Server struct {
 	metrics  *metrics
 	roles    map[string]Role
 	owners   owners // of the queries started through the server
+	limiter  *limiter
 }
 
 // operation decodes a request body, runs the operation and returns its
@@ -99,6 +110,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxConcurrentRequests <= 0 {
+		cfg.MaxConcurrentRequests = DefaultMaxConcurrentRequests
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Server{
 		verifier: &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
 		maxBody:  cfg.MaxBodyBytes,
@@ -106,6 +124,7 @@ func New(cfg Config) (*Server, error) {
 		ops:      operations(cfg.Engine),
 		metrics:  newMetrics(cfg.Engine, cfg.Logger),
 		roles:    cfg.Roles,
+		limiter:  newLimiter(cfg.MaxConcurrentRequests, cfg.MaxRequestsPerSecond, now),
 	}, nil
 }
 
@@ -226,6 +245,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.key = key
+	done, err := s.limiter.admit(c.op)
+	if err != nil {
+		s.throttle(w, c, err)
+		return
+	}
+	defer done()
 
 	target := r.Header.Get("X-Amz-Target")
 	op, known := s.ops[c.op]

@@ -104,6 +104,10 @@ type config struct {
 	store sink.Store
 	// maxBody is the server's MaxBodyBytes.
 	maxBody int64
+	// maxConcurrent, perSecond and now are the server's
+	// MaxConcurrentRequests, MaxRequestsPerSecond and Now.
+	maxConcurrent, perSecond int
+	now                      func() time.Time
 	// wrap, when set, wraps the bucket the engine reads.
 	wrap func(s3scan.Source) s3scan.Source
 }
@@ -145,11 +149,14 @@ func newFixture(t *testing.T, cfg config) *fixture {
 	t.Cleanup(func() { f.eng.Close() })
 	logger := slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.New(server.Config{
-		Engine:       f.eng,
-		Keys:         sigv4.Keys{accessKeyID: secretKey, "AKIDOTHERKEY02": "other-Secret/Key+55", readKey.AccessKeyID: readKey.SecretAccessKey},
-		Roles:        map[string]server.Role{readKey.AccessKeyID: server.RoleRead, "AKIDOTHERKEY02": server.RoleAdmin},
-		MaxBodyBytes: cfg.maxBody,
-		Logger:       logger,
+		Engine:                f.eng,
+		Keys:                  sigv4.Keys{accessKeyID: secretKey, "AKIDOTHERKEY02": "other-Secret/Key+55", readKey.AccessKeyID: readKey.SecretAccessKey},
+		Roles:                 map[string]server.Role{readKey.AccessKeyID: server.RoleRead, "AKIDOTHERKEY02": server.RoleAdmin},
+		MaxBodyBytes:          cfg.maxBody,
+		MaxConcurrentRequests: cfg.maxConcurrent,
+		MaxRequestsPerSecond:  cfg.perSecond,
+		Logger:                logger,
+		Now:                   cfg.now,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -250,6 +257,23 @@ func op(name, body string) request {
 
 func (f *fixture) do(r request) response {
 	f.t.Helper()
+	req := f.request(r)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_, sig, _ := strings.Cut(req.Header.Get("Authorization"), "Signature=")
+	return response{status: resp.StatusCode, header: resp.Header, body: body, sig: sig}
+}
+
+// request returns the HTTP request of r, signed when r has a key.
+func (f *fixture) request(r request) *http.Request {
+	f.t.Helper()
 	method, path := r.method, r.path
 	if method == "" {
 		method = http.MethodPost
@@ -272,17 +296,7 @@ func (f *fixture) do(r request) response {
 			f.t.Fatal(err)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	_, sig, _ := strings.Cut(req.Header.Get("Authorization"), "Signature=")
-	return response{status: resp.StatusCode, header: resp.Header, body: body, sig: sig}
+	return req
 }
 
 // call runs operation name with body and fails the test unless it

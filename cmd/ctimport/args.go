@@ -68,6 +68,16 @@ func (a *args) int(name string) (int, error) {
 	return n, nil
 }
 
+// count returns the value of the flag name, a whole number that must not
+// be negative; 0 when it is not given.
+func (a *args) count(name string) (int, error) {
+	n, err := a.int(name)
+	if err == nil && n < 0 {
+		err = usagef("--%s must be positive", name)
+	}
+	return n, err
+}
+
 // parseArgs splits a command line into the command and its flags. Global
 // flags may stand before or after the command; --name=value and
 // --name value are both accepted.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"reflect"
 	"testing"
 )
@@ -98,17 +99,20 @@ func TestParseArgsErrors(t *testing.T) {
 	}
 }
 
+// TestArgsInt checks int, and count, which also refuses negative numbers.
 func TestArgsInt(t *testing.T) {
 	for _, tc := range []struct {
 		argv    []string
 		want    int
 		wantErr string
+		// countErr is count's error where it is not wantErr.
+		countErr string
 	}{
-		{[]string{"list-imports"}, 0, ""},
-		{[]string{"list-imports", "--max-results", "25"}, 25, ""},
-		{[]string{"list-imports", "--max-results=-3"}, -3, ""},
-		{[]string{"list-imports", "--max-results", "ten"}, 0, `--max-results takes a whole number, not "ten"`},
-		{[]string{"list-imports", "--max-results", "2.5"}, 0, `--max-results takes a whole number, not "2.5"`},
+		{[]string{"list-imports"}, 0, "", ""},
+		{[]string{"list-imports", "--max-results", "25"}, 25, "", ""},
+		{[]string{"list-imports", "--max-results=-3"}, -3, "", "--max-results must be positive"},
+		{[]string{"list-imports", "--max-results", "ten"}, 0, `--max-results takes a whole number, not "ten"`, ""},
+		{[]string{"list-imports", "--max-results", "2.5"}, 0, `--max-results takes a whole number, not "2.5"`, ""},
 	} {
 		a, err := parseArgs(tc.argv)
 		if err != nil {
@@ -117,6 +121,10 @@ func TestArgsInt(t *testing.T) {
 		n, err := a.int("max-results")
 		if gotErr := errText(err); n != tc.want || gotErr != tc.wantErr {
 			t.Errorf("%q: %d, %q; want %d, %q", tc.argv, n, gotErr, tc.want, tc.wantErr)
+		}
+		n, err = a.count("max-results")
+		if gotErr, wantErr := errText(err), cmp.Or(tc.countErr, tc.wantErr); n != tc.want || gotErr != wantErr {
+			t.Errorf("count %q: %d, %q; want %d, %q", tc.argv, n, gotErr, tc.want, wantErr)
 		}
 	}
 }

@@ -62,6 +62,8 @@ func init() {
 				{"tls-key", flagString, "the private key file of --tls-cert (PEM)"},
 				{"max-body-bytes", flagInt, "the largest request body accepted (default 1048576)"},
 				{"max-ongoing-imports", flagInt, "how many imports may run at once (default 1, as in CloudTrail Lake)"},
+				{"max-concurrent-requests", flagInt, "how many API requests are served at once; more are answered ThrottlingException (default 8)"},
+				{"max-requests-per-second", flagInt, "how many API requests are served a second; more are answered ThrottlingException (default: no bound)"},
 				{"concurrency", flagInt, "how many files each import decodes at once (default one per CPU)"},
 				maxRecordSize, maxFileSize,
 				{"log-format", flagString, "log format: text or json (default text)"},

@@ -66,6 +66,14 @@ func cmdServe(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
+	maxRequests, err := a.count("max-concurrent-requests")
+	if err != nil {
+		return err
+	}
+	perSecond, err := a.count("max-requests-per-second")
+	if err != nil {
+		return err
+	}
 	conc, err := a.int("concurrency")
 	if err == nil && conc < 0 {
 		err = usagef("--concurrency must be positive")
@@ -116,7 +124,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), Logger: log})
+	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), MaxConcurrentRequests: maxRequests, MaxRequestsPerSecond: perSecond, Logger: log})
 	if err != nil {
 		ln.Close()
 		return err

@@ -1,7 +1,7 @@
 // Command benchreport runs the ctimport benchmark and prints its report:
 // ctimport end to end against the floors of the hardware and its peers,
-// over one generated corpus, with the scaling, latency, memory and listing
-// sections and the targets met or missed. It saves the report as JSON in
+// over one generated corpus, with the scaling, latency, memory, listing and
+// server-under-load sections and the targets met or missed. It saves the report as JSON in
 // bench/out. `make bench` runs it.
 //
 // Usage:
