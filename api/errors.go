@@ -32,6 +32,13 @@ var (
 	ErrInvalidQueryStatement       = &Exception{Name: "InvalidQueryStatementException"}
 )
 
+// Exceptions of any operation: the caller's key may not call it, or the
+// server sheds the request for now (retry it after a wait).
+var (
+	ErrAccessDenied = &Exception{Name: "AccessDeniedException"}
+	ErrThrottling   = &Exception{Name: "ThrottlingException"}
+)
+
 // Exceptions of the query operations.
 var (
 	ErrQueryIdNotFound      = &Exception{Name: "QueryIdNotFoundException"}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,40 +60,81 @@ func New(endpoint string, key sigv4.Key, region string) (*Client, error) {
 
 var _ api.Service = (*Client)(nil)
 
-// call runs operation op of c with input in and returns its response. An
-// exception returned by the server is an *api.Exception; any other error
-// wraps ErrEndpoint or is one of encoding the request.
+// throttleAttempts is how often call sends a request that the server
+// answers ThrottlingException, and maxRetryWait the longest it waits
+// between two attempts.
+const (
+	throttleAttempts = 5
+	maxRetryWait     = 5 * time.Second
+)
+
+// call runs operation op of c with input in and returns its response. A
+// request the server sheds with ThrottlingException is sent again, up to
+// throttleAttempts times, after the wait its Retry-After header asks for,
+// else after a wait doubling from 250 ms. An exception returned by the
+// server is an *api.Exception; any other error wraps ErrEndpoint or is one
+// of encoding the request.
 func call[Out any](ctx context.Context, c *Client, op string, in any) (Out, error) {
 	var out Out
 	body, err := awsjson.Marshal(in)
 	if err != nil {
 		return out, fmt.Errorf("client: %s: %w", op, err)
 	}
+	for attempt := 1; ; attempt++ {
+		b, wait, err := c.send(ctx, op, body, attempt)
+		if wait == 0 || attempt == throttleAttempts {
+			if err != nil {
+				return out, err
+			}
+			if err := awsjson.Unmarshal(b, &out); err != nil {
+				return out, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
+			}
+			return out, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, fmt.Errorf("client: %s: %w", op, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// send sends one signed request of operation op with body, the attempt-th,
+// and returns the response's body, or its error. When the server shed the
+// request, wait is how long to wait before the next attempt.
+func (c *Client) send(ctx context.Context, op string, body []byte, attempt int) (b []byte, wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return out, fmt.Errorf("client: %s: %w", op, err)
+		return nil, 0, fmt.Errorf("client: %s: %w", op, err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", targetPrefix+op)
 	if err := sigv4.Sign(req, body, c.key, c.region, service, time.Now()); err != nil {
-		return out, fmt.Errorf("client: %s: %w", op, err)
+		return nil, 0, fmt.Errorf("client: %s: %w", op, err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	b, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return out, fmt.Errorf("%w: %s: reading the response: %w", ErrEndpoint, op, err)
+		return nil, 0, fmt.Errorf("%w: %s: reading the response: %w", ErrEndpoint, op, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return out, responseError(op, resp, b)
+	if resp.StatusCode == http.StatusOK {
+		return b, 0, nil
 	}
-	if err := awsjson.Unmarshal(b, &out); err != nil {
-		return out, fmt.Errorf("%w: %s: %w", ErrEndpoint, op, err)
+	err = responseError(op, resp, b)
+	if !errors.Is(err, api.ErrThrottling) {
+		return nil, 0, err
 	}
-	return out, nil
+	wait = (250 * time.Millisecond) << (attempt - 1)
+	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
+		wait = time.Duration(s) * time.Second
+	}
+	return nil, min(max(wait, time.Millisecond), maxRetryWait), err
 }
 
 // responseError returns the exception an error response carries.

@@ -548,3 +548,57 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// throttler answers ThrottlingException, with a Retry-After of 0 seconds,
+// to the first throttled requests, then an empty ListEventDataStores.
+type throttler struct {
+	throttled int
+	mu        sync.Mutex
+	requests  int
+}
+
+func (s *throttler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if n <= s.throttled {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"ThrottlingException","message":"slow down"}`)
+		return
+	}
+	io.WriteString(w, `{"EventDataStores":[]}`)
+}
+
+// TestThrottlingRetried checks that a request the server sheds is sent
+// again, up to five times in all.
+func TestThrottlingRetried(t *testing.T) {
+	for _, tc := range []struct {
+		throttled, requests int
+		shed                bool // the call fails with ThrottlingException
+	}{
+		{0, 1, false},
+		{4, 5, false},
+		{5, 5, true},
+		{9, 5, true},
+	} {
+		t.Run(fmt.Sprint(tc.throttled), func(t *testing.T) {
+			s := &throttler{throttled: tc.throttled}
+			hs := httptest.NewServer(s)
+			t.Cleanup(hs.Close)
+			c, err := client.New(hs.URL, goodKey, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListEventDataStores(t.Context(), api.ListEventDataStoresInput{})
+			if errors.Is(err, api.ErrThrottling) != tc.shed || (!tc.shed && err != nil) {
+				t.Errorf("ListEventDataStores after %d throttled answers: %v", tc.throttled, err)
+			}
+			if s.requests != tc.requests {
+				t.Errorf("%d requests sent, want %d", s.requests, tc.requests)
+			}
+		})
+	}
+}

@@ -34,8 +34,6 @@ var readOperations = map[string]bool{
 	"CancelQuery":         true,
 }
 
-var errAccessDenied = &api.Exception{Name: "AccessDeniedException"}
-
 // maxOwners is how many queries the server remembers the starter of.
 const maxOwners = 10_000
 
@@ -75,12 +73,12 @@ func (s *Server) authorize(key, op string, body []byte) error {
 		return nil
 	}
 	if !readOperations[op] {
-		return errAccessDenied.New("access key %s has the role %s, which may not call %s", key, role, op)
+		return api.ErrAccessDenied.New("access key %s has the role %s, which may not call %s", key, role, op)
 	}
 	if op == "CancelQuery" {
 		var in api.CancelQueryInput
 		if err := awsjson.Unmarshal(body, &in); err == nil && s.owners.owner(in.QueryId) != key {
-			return errAccessDenied.New("access key %s has the role %s, which may cancel only the queries it started", key, role)
+			return api.ErrAccessDenied.New("access key %s has the role %s, which may cancel only the queries it started", key, role)
 		}
 	}
 	return nil

@@ -16,9 +16,6 @@ const DefaultMaxConcurrentRequests = 8
 // retryAfterSeconds is how long a throttled client is asked to wait.
 const retryAfterSeconds = 1
 
-// errThrottling answers a request beyond a server's bounds.
-var errThrottling = &api.Exception{Name: "ThrottlingException"}
-
 // unbounded are the operations that the bounds do not count: they read
 // query results the server holds in memory, and a client whose polls were
 // throttled could find its query forgotten for newer ones by the time it
@@ -51,11 +48,11 @@ func (l *limiter) admit(op string) (done func(), err error) {
 	select {
 	case l.slots <- struct{}{}:
 	default:
-		return nil, errThrottling.New("the server serves at most %d requests at once; retry after %d s", cap(l.slots), retryAfterSeconds)
+		return nil, api.ErrThrottling.New("the server serves at most %d requests at once; retry after %d s", cap(l.slots), retryAfterSeconds)
 	}
 	if !l.token() {
 		<-l.slots
-		return nil, errThrottling.New("the server serves at most %d requests a second; retry after %d s", l.perSecond, retryAfterSeconds)
+		return nil, api.ErrThrottling.New("the server serves at most %d requests a second; retry after %d s", l.perSecond, retryAfterSeconds)
 	}
 	return func() { <-l.slots }, nil
 }
