@@ -144,17 +144,84 @@ type ListImportFailuresOutput struct {
 }
 
 // EventDataStore describes an event data store, the destination of imports.
+// It is the shape of the responses of CreateEventDataStore,
+// GetEventDataStore, UpdateEventDataStore and RestoreEventDataStore, and of
+// the entries of ListEventDataStores.
 type EventDataStore struct {
-	EventDataStoreArn string    `json:"EventDataStoreArn"`
-	Name              string    `json:"Name"`
-	Status            string    `json:"Status"`
-	CreatedTimestamp  time.Time `json:"CreatedTimestamp"`
-	UpdatedTimestamp  time.Time `json:"UpdatedTimestamp"`
+	EventDataStoreArn            string    `json:"EventDataStoreArn"`
+	Name                         string    `json:"Name"`
+	Status                       string    `json:"Status"`
+	RetentionPeriod              int       `json:"RetentionPeriod"`
+	TerminationProtectionEnabled bool      `json:"TerminationProtectionEnabled"`
+	CreatedTimestamp             time.Time `json:"CreatedTimestamp"`
+	UpdatedTimestamp             time.Time `json:"UpdatedTimestamp"`
 }
 
-// CreateEventDataStoreInput names a new event data store.
+// AdvancedFieldSelector is one condition of an advanced event selector.
+type AdvancedFieldSelector struct {
+	Field         string   `json:"Field"`
+	Equals        []string `json:"Equals,omitempty"`
+	StartsWith    []string `json:"StartsWith,omitempty"`
+	EndsWith      []string `json:"EndsWith,omitempty"`
+	NotEquals     []string `json:"NotEquals,omitempty"`
+	NotStartsWith []string `json:"NotStartsWith,omitempty"`
+	NotEndsWith   []string `json:"NotEndsWith,omitempty"`
+}
+
+// AdvancedEventSelector selects the events an event data store keeps.
+type AdvancedEventSelector struct {
+	Name           string                  `json:"Name,omitempty"`
+	FieldSelectors []AdvancedFieldSelector `json:"FieldSelectors"`
+}
+
+// Tag is a key and value attached to a resource.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value,omitempty"`
+}
+
+// EventDataStoreSettings are the members of CreateEventDataStore and
+// UpdateEventDataStore that describe an event data store. A nil pointer or
+// an empty value is a member the request leaves out.
+type EventDataStoreSettings struct {
+	AdvancedEventSelectors       []AdvancedEventSelector `json:"AdvancedEventSelectors,omitempty"`
+	MultiRegionEnabled           *bool                   `json:"MultiRegionEnabled,omitempty"`
+	OrganizationEnabled          *bool                   `json:"OrganizationEnabled,omitempty"`
+	RetentionPeriod              *int                    `json:"RetentionPeriod,omitempty"`
+	TerminationProtectionEnabled *bool                   `json:"TerminationProtectionEnabled,omitempty"`
+	KmsKeyId                     string                  `json:"KmsKeyId,omitempty"`
+	BillingMode                  string                  `json:"BillingMode,omitempty"`
+}
+
+// CreateEventDataStoreInput names and describes a new event data store.
 type CreateEventDataStoreInput struct {
 	Name string `json:"Name"`
+	EventDataStoreSettings
+	TagsList       []Tag `json:"TagsList,omitempty"`
+	StartIngestion *bool `json:"StartIngestion,omitempty"`
+}
+
+// UpdateEventDataStoreInput changes the members it sets of the event data
+// store named by its ARN or ID.
+type UpdateEventDataStoreInput struct {
+	EventDataStore string `json:"EventDataStore"`
+	Name           string `json:"Name,omitempty"`
+	EventDataStoreSettings
+}
+
+// DeleteEventDataStoreInput names the event data store to delete by its
+// ARN or ID.
+type DeleteEventDataStoreInput struct {
+	EventDataStore string `json:"EventDataStore"`
+}
+
+// DeleteEventDataStoreOutput is the empty response of DeleteEventDataStore.
+type DeleteEventDataStoreOutput struct{}
+
+// RestoreEventDataStoreInput names the event data store to restore by its
+// ARN or ID.
+type RestoreEventDataStoreInput struct {
+	EventDataStore string `json:"EventDataStore"`
 }
 
 // ListEventDataStoresInput pages ListEventDataStores.
@@ -169,5 +236,16 @@ type ListEventDataStoresOutput struct {
 	NextToken       string           `json:"NextToken,omitempty"`
 }
 
-// Event data store status reported for every store ctimport holds.
-const EventDataStoreEnabled = "ENABLED"
+// Statuses of an event data store that ctimport reports.
+const (
+	EventDataStoreEnabled         = "ENABLED"
+	EventDataStorePendingDeletion = "PENDING_DELETION"
+)
+
+// Retention periods of an event data store, in days: CloudTrail Lake's
+// bounds, and its default.
+const (
+	MinRetentionPeriod     = 7
+	MaxRetentionPeriod     = 3653
+	DefaultRetentionPeriod = 2557
+)

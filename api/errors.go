@@ -39,6 +39,15 @@ var (
 	ErrThrottling   = &Exception{Name: "ThrottlingException"}
 )
 
+// Exceptions of the event data store operations.
+var (
+	ErrEventDataStoreTerminationProtected = &Exception{Name: "EventDataStoreTerminationProtectedException"}
+	ErrEventDataStoreHasOngoingImport     = &Exception{Name: "EventDataStoreHasOngoingImportException"}
+	ErrInactiveEventDataStore             = &Exception{Name: "InactiveEventDataStoreException"}
+	ErrInvalidEventDataStoreStatus        = &Exception{Name: "InvalidEventDataStoreStatusException"}
+	ErrInvalidEventSelectors              = &Exception{Name: "InvalidEventSelectorsException"}
+)
+
 // Exceptions of the query operations.
 var (
 	ErrQueryIdNotFound      = &Exception{Name: "QueryIdNotFoundException"}

@@ -7,7 +7,8 @@ import "context"
 // stores and queries they need. Each method is the API operation of the
 // same name, taking and returning the operation's request and response
 // shapes; StartImport, GetImport and StopImport respond with an Import,
-// CreateEventDataStore and GetEventDataStore with an EventDataStore.
+// CreateEventDataStore, GetEventDataStore, UpdateEventDataStore and
+// RestoreEventDataStore with an EventDataStore.
 //
 // An error that is the API's answer to the request, such as a bad
 // parameter or an unknown import, is an *Exception: errors.Is matches it
@@ -36,8 +37,21 @@ type Service interface {
 	// GetEventDataStore describes an event data store, named by its ARN,
 	// its name or its ID.
 	GetEventDataStore(ctx context.Context, in GetEventDataStoreInput) (EventDataStore, error)
-	// ListEventDataStores lists the event data stores, oldest first.
+	// ListEventDataStores lists the event data stores, oldest first, those
+	// pending deletion included.
 	ListEventDataStores(ctx context.Context, in ListEventDataStoresInput) (ListEventDataStoresOutput, error)
+	// UpdateEventDataStore changes the name, retention period or
+	// termination protection of an event data store; its ARN and ID stay.
+	UpdateEventDataStore(ctx context.Context, in UpdateEventDataStoreInput) (EventDataStore, error)
+	// DeleteEventDataStore deletes an event data store that has
+	// termination protection off and no import running: it becomes
+	// PENDING_DELETION, its ID no longer names it in queries, and it
+	// refuses imports; its events are removed once it has been pending
+	// deletion for seven days.
+	DeleteEventDataStore(ctx context.Context, in DeleteEventDataStoreInput) (DeleteEventDataStoreOutput, error)
+	// RestoreEventDataStore brings back an event data store that is
+	// PENDING_DELETION, with all its events, ENABLED.
+	RestoreEventDataStore(ctx context.Context, in RestoreEventDataStoreInput) (EventDataStore, error)
 
 	// StartQuery starts a read-only SQL query over the event data stores
 	// and returns at once, with the query QUEUED or RUNNING.

@@ -200,6 +200,21 @@ func (c *Client) ListEventDataStores(ctx context.Context, in api.ListEventDataSt
 	return call[api.ListEventDataStoresOutput](ctx, c, "ListEventDataStores", in)
 }
 
+// UpdateEventDataStore calls the server's UpdateEventDataStore.
+func (c *Client) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDataStoreInput) (api.EventDataStore, error) {
+	return call[api.EventDataStore](ctx, c, "UpdateEventDataStore", in)
+}
+
+// DeleteEventDataStore calls the server's DeleteEventDataStore.
+func (c *Client) DeleteEventDataStore(ctx context.Context, in api.DeleteEventDataStoreInput) (api.DeleteEventDataStoreOutput, error) {
+	return call[api.DeleteEventDataStoreOutput](ctx, c, "DeleteEventDataStore", in)
+}
+
+// RestoreEventDataStore calls the server's RestoreEventDataStore.
+func (c *Client) RestoreEventDataStore(ctx context.Context, in api.RestoreEventDataStoreInput) (api.EventDataStore, error) {
+	return call[api.EventDataStore](ctx, c, "RestoreEventDataStore", in)
+}
+
 // StartQuery calls the server's StartQuery.
 func (c *Client) StartQuery(ctx context.Context, in api.StartQueryInput) (api.StartQueryOutput, error) {
 	return call[api.StartQueryOutput](ctx, c, "StartQuery", in)

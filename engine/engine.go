@@ -1,7 +1,8 @@
-// Package engine implements the CloudTrail import and query operations over
-// one store: it validates their input, keeps the lifecycle of imports
-// (start, stop, retry, the final status, recovery after a crash) and of
-// queries, and verifies ended imports. The files of an import are loaded by
+// Package engine implements the CloudTrail import, query and event data
+// store operations over one store: it validates their input, keeps the
+// lifecycle of imports (start, stop, retry, the final status, recovery
+// after a crash), of queries and of event data stores (update, deletion
+// with its wait, restore), and verifies ended imports. The files of an import are loaded by
 // package pipeline, one run at a time.
 //
 // The engine knows sources only as s3scan.Source and stores only as
@@ -12,13 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/api"
@@ -274,105 +273,17 @@ func (e *Engine) now() time.Time { return stamp(e.opts.Now()) }
 // stamp returns t as the store keeps times: UTC, to the microsecond.
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-var storeNameRE = regexp.MustCompile(`^[a-zA-Z0-9._\-]{3,128}$`)
-
-// CreateEventDataStore creates an event data store.
-func (e *Engine) CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error) {
-	if !storeNameRE.MatchString(in.Name) {
-		return api.EventDataStore{}, api.ErrInvalidParameter.New("event data store name %q must be 3 to 128 letters, digits, '.', '_' or '-'", in.Name)
-	}
-	id := uuid.NewString()
-	s := sink.EventDataStore{
-		ID:      id,
-		Name:    in.Name,
-		ARN:     fmt.Sprintf("arn:aws:cloudtrail:%s:%s:eventdatastore/%s", e.opts.Region, e.opts.Account, id),
-		Created: e.now(),
-	}
-	if err := e.store.CreateEventDataStore(ctx, s); err != nil {
-		if errors.Is(err, sink.ErrExists) {
-			return api.EventDataStore{}, api.ErrEventDataStoreAlreadyExists.New("an event data store named %q already exists", in.Name)
-		}
-		return api.EventDataStore{}, fmt.Errorf("engine: create event data store: %w", err)
-	}
-	return storeOut(s), nil
-}
-
-// ListEventDataStores lists the event data stores, oldest first.
-func (e *Engine) ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error) {
-	max, err := maxResults(in.MaxResults, api.ErrInvalidMaxResults)
-	if err != nil {
-		return api.ListEventDataStoresOutput{}, err
-	}
-	stores, err := e.store.EventDataStores(ctx)
-	if err != nil {
-		return api.ListEventDataStoresOutput{}, fmt.Errorf("engine: list event data stores: %w", err)
-	}
-	page, next, err := paginate(stores, func(s sink.EventDataStore) string { return s.ID }, in.NextToken, "stores", max)
-	if err != nil {
-		return api.ListEventDataStoresOutput{}, err
-	}
-	out := api.ListEventDataStoresOutput{EventDataStores: []api.EventDataStore{}, NextToken: next}
-	for _, s := range page {
-		out.EventDataStores = append(out.EventDataStores, storeOut(s))
-	}
-	return out, nil
-}
-
-func storeOut(s sink.EventDataStore) api.EventDataStore {
-	return api.EventDataStore{
-		EventDataStoreArn: s.ARN,
-		Name:              s.Name,
-		Status:            api.EventDataStoreEnabled,
-		CreatedTimestamp:  s.Created,
-		UpdatedTimestamp:  s.Created,
-	}
-}
-
-var arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/([a-zA-Z0-9\-]{3,128})$`)
-
-// resolveStore finds the event data store named by dest: its ARN, its name
-// or its ID.
-func (e *Engine) resolveStore(ctx context.Context, dest string) (sink.EventDataStore, error) {
-	var id string
-	if len(dest) >= 4 && dest[:4] == "arn:" {
-		m := arnRE.FindStringSubmatch(dest)
-		if m == nil {
-			return sink.EventDataStore{}, api.ErrEventDataStoreARNInvalid.New("%q is not an event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>)", dest)
-		}
-		id = m[1]
-	}
-	stores, err := e.store.EventDataStores(ctx)
-	if err != nil {
-		return sink.EventDataStore{}, fmt.Errorf("engine: list event data stores: %w", err)
-	}
-	for _, s := range stores {
-		if (id != "" && s.ID == id) || (id == "" && (s.Name == dest || s.ID == dest)) {
-			return s, nil
-		}
-	}
-	return sink.EventDataStore{}, api.ErrEventDataStoreNotFound.New("no event data store %q", dest)
-}
-
-// GetEventDataStore describes the event data store named by its ARN, its
-// name or its ID.
-func (e *Engine) GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error) {
-	if in.EventDataStore == "" {
-		return api.EventDataStore{}, api.ErrInvalidParameter.New("EventDataStore is required")
-	}
-	s, err := e.resolveStore(ctx, in.EventDataStore)
-	if err != nil {
-		return api.EventDataStore{}, err
-	}
-	return storeOut(s), nil
-}
-
 // Query runs a read-only SQL statement over the event data stores, with
 // args bound to its parameters (? placeholders) in order. Every error of
 // the statement, such as a wrong number of args, is an
-// InvalidQueryStatementException.
+// InvalidQueryStatementException; a statement naming an event data store
+// PENDING_DELETION is refused with InactiveEventDataStoreException.
 func (e *Engine) Query(ctx context.Context, statement string, args ...any) (sink.Rows, error) {
 	if statement == "" {
 		return nil, api.ErrInvalidQueryStatement.New("the query statement is empty")
+	}
+	if err := e.checkQueryStores(ctx, statement); err != nil {
+		return nil, err
 	}
 	rows, err := e.store.Query(ctx, statement, args...)
 	switch {

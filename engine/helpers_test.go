@@ -349,6 +349,22 @@ func gate(key string) (func(ctx context.Context, k string, r io.ReadCloser) io.R
 	}, reached
 }
 
+// startGated puts one log file, starts an import of it into the default
+// store whose read of it stalls until the run stops, and returns the
+// import's ID once the read stalls. The Engine must fetch one file at a
+// time and read none ahead (see gate).
+func (e *env) startGated() string {
+	e.t.Helper()
+	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
+	k := key(day.Add(time.Hour))
+	e.put(k, evs("x", 2, day)...)
+	hook, reached := gate(k)
+	e.spy.setWrap(hook)
+	id := e.startNew()
+	waitClosed(e.t, reached, "the gated read")
+	return id
+}
+
 // env is an Engine over a memsink store reading a Mem bucket.
 type env struct {
 	t     *testing.T

@@ -83,6 +83,9 @@ func (e *Engine) StartImportWith(ctx context.Context, in api.StartImportInput, o
 	if running >= e.opts.MaxOngoingImports {
 		return api.Import{}, api.ErrAccountHasOngoingImport.New("imports running: %d of at most %d; wait for one to end", running, e.opts.MaxOngoingImports)
 	}
+	if err := e.checkDestination(ctx, imp.StoreID); err != nil {
+		return api.Import{}, err
+	}
 	if err := e.store.PutImport(ctx, imp); err != nil {
 		return api.Import{}, fmt.Errorf("engine: start import: %w", err)
 	}
@@ -96,6 +99,19 @@ func (e *Engine) StartImportWith(ctx context.Context, in api.StartImportInput, o
 		e.count(r)
 	}()
 	return e.importOut(ctx, imp, false)
+}
+
+// checkDestination refuses an import into event data store storeID when
+// the store is PENDING_DELETION, or was removed.
+func (e *Engine) checkDestination(ctx context.Context, storeID string) error {
+	s, err := e.resolveStore(ctx, storeID)
+	switch {
+	case err != nil:
+		return err
+	case !s.Deleted.IsZero():
+		return api.ErrInvalidEventDataStoreStatus.New("event data store %s is %s; restore it to import into it", s.ID, api.EventDataStorePendingDeletion)
+	}
+	return nil
 }
 
 func (e *Engine) newImport(ctx context.Context, in api.StartImportInput, opts StartOptions) (sink.Import, s3scan.Source, error) {

@@ -201,6 +201,9 @@ func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.St
 		}
 		args[i] = p
 	}
+	if err := e.checkQueryStores(ctx, in.QueryStatement); err != nil {
+		return api.StartQueryOutput{}, err
+	}
 	if c, ok := e.store.(sink.QueryChecker); ok {
 		if err := c.CheckQuery(ctx, in.QueryStatement, len(args)); err != nil {
 			return api.StartQueryOutput{}, api.ErrInvalidQueryStatement.New("%s", OneLine(err.Error()))
@@ -453,7 +456,7 @@ func (e *Engine) findQuery(ctx context.Context, id, store, owner string) (*query
 		return nil, err
 	}
 	if store != "" {
-		if _, err := e.resolveStore(ctx, store); err != nil {
+		if _, err := e.activeStore(ctx, store); err != nil {
 			return nil, err
 		}
 	}

@@ -734,13 +734,7 @@ func TestConcurrentStores(t *testing.T) {
 // TestCloseStopsImports checks that Close stops running imports.
 func TestCloseStopsImports(t *testing.T) {
 	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
-	day := time.Date(2023, 7, 10, 0, 0, 0, 0, time.UTC)
-	k := key(day.Add(time.Hour))
-	e.put(k, evs("x", 2, day)...)
-	hook, reached := gate(k)
-	e.spy.setWrap(hook)
-	id := e.startNew()
-	waitClosed(t, reached, "the gated read")
+	id := e.startGated()
 	done := make(chan struct{})
 	go func() { e.eng.Close(); close(done) }()
 	waitClosed(t, done, "Close")

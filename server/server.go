@@ -131,18 +131,21 @@ func New(cfg Config) (*Server, error) {
 // operations returns the operations of svc, by name.
 func operations(svc api.Service) map[string]operation {
 	return map[string]operation{
-		"StartImport":          handle(svc.StartImport),
-		"GetImport":            handle(svc.GetImport),
-		"StopImport":           handle(svc.StopImport),
-		"ListImports":          handle(svc.ListImports),
-		"ListImportFailures":   handle(svc.ListImportFailures),
-		"CreateEventDataStore": handle(svc.CreateEventDataStore),
-		"GetEventDataStore":    handle(svc.GetEventDataStore),
-		"ListEventDataStores":  handle(svc.ListEventDataStores),
-		"StartQuery":           handle(svc.StartQuery),
-		"DescribeQuery":        handle(svc.DescribeQuery),
-		"GetQueryResults":      handle(svc.GetQueryResults),
-		"CancelQuery":          handle(svc.CancelQuery),
+		"StartImport":           handle(svc.StartImport),
+		"GetImport":             handle(svc.GetImport),
+		"StopImport":            handle(svc.StopImport),
+		"ListImports":           handle(svc.ListImports),
+		"ListImportFailures":    handle(svc.ListImportFailures),
+		"CreateEventDataStore":  handle(svc.CreateEventDataStore),
+		"GetEventDataStore":     handle(svc.GetEventDataStore),
+		"ListEventDataStores":   handle(svc.ListEventDataStores),
+		"UpdateEventDataStore":  handle(svc.UpdateEventDataStore),
+		"DeleteEventDataStore":  handle(svc.DeleteEventDataStore),
+		"RestoreEventDataStore": handle(svc.RestoreEventDataStore),
+		"StartQuery":            handle(svc.StartQuery),
+		"DescribeQuery":         handle(svc.DescribeQuery),
+		"GetQueryResults":       handle(svc.GetQueryResults),
+		"CancelQuery":           handle(svc.CancelQuery),
 	}
 }
 

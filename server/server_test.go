@@ -520,6 +520,26 @@ func TestOperations(t *testing.T) {
 				t.Errorf("the engine has the query %s, %v", d.QueryStatus, err)
 			}
 		}},
+		{"UpdateEventDataStore", func() string {
+			return `{"EventDataStore":"` + arn + `","Name":"renamed","RetentionPeriod":30,"TerminationProtectionEnabled":false}`
+		}, 2, func(t *testing.T, out map[string]any) {
+			if out["EventDataStoreArn"] != arn || out["Name"] != "renamed" || out["RetentionPeriod"] != json.Number("30") || out["TerminationProtectionEnabled"] != false {
+				t.Errorf("UpdateEventDataStore returned %v", out)
+			}
+		}},
+		{"DeleteEventDataStore", func() string { return `{"EventDataStore":"` + storeID(arn) + `"}` }, 0, func(t *testing.T, out map[string]any) {
+			if len(out) != 0 {
+				t.Errorf("DeleteEventDataStore returned %v, want {}", out)
+			}
+			if got, err := f.eng.GetEventDataStore(f.ctx, api.GetEventDataStoreInput{EventDataStore: arn}); err != nil || got.Status != api.EventDataStorePendingDeletion {
+				t.Errorf("the engine has the store %+v, %v; want it PENDING_DELETION", got, err)
+			}
+		}},
+		{"RestoreEventDataStore", func() string { return `{"EventDataStore":"` + arn + `"}` }, 2, func(t *testing.T, out map[string]any) {
+			if out["EventDataStoreArn"] != arn || out["Status"] != "ENABLED" || out["Name"] != "renamed" {
+				t.Errorf("RestoreEventDataStore returned %v", out)
+			}
+		}},
 	}
 
 	var covered []string

@@ -37,6 +37,17 @@ type EventDataStore struct {
 	Name    string // unique
 	ARN     string
 	Created time.Time
+	// Updated is when the store was last changed; a zero Updated is
+	// stored as Created.
+	Updated time.Time
+	// RetentionPeriod is how many days the store keeps events.
+	RetentionPeriod int
+	// TerminationProtection forbids deleting the store.
+	TerminationProtection bool
+	// Deleted is when the store was deleted; while it is set the store is
+	// pending deletion and Query does not resolve its ID. Zero means the
+	// store is active.
+	Deleted time.Time
 }
 
 // Import is the stored state of one import.
@@ -148,6 +159,16 @@ type Store interface {
 	CreateEventDataStore(ctx context.Context, s EventDataStore) error
 	// EventDataStores returns every event data store, oldest first.
 	EventDataStores(ctx context.Context) ([]EventDataStore, error)
+	// UpdateEventDataStore replaces the Name, Updated, RetentionPeriod,
+	// TerminationProtection and Deleted of the event data store with ID
+	// s.ID; its ARN and Created stay, and so do its events. It fails with
+	// ErrNotFound when there is no such store and with ErrExists when
+	// another store has s.Name.
+	UpdateEventDataStore(ctx context.Context, s EventDataStore) error
+	// DropEventDataStore removes the event data store with that ID and its
+	// events for good, or fails with ErrNotFound. Its imports and their
+	// checkpoint rows stay. It must have no open Writer.
+	DropEventDataStore(ctx context.Context, id string) error
 
 	// PutImport inserts imp, or replaces the import with the same ID.
 	PutImport(ctx context.Context, imp Import) error

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) api.Service) {
 		f    func(t *testing.T, s api.Service)
 	}{
 		{"EventDataStores", testEventDataStores},
+		{"EventDataStoreLifecycle", testLifecycle},
 		{"Imports", testImports},
 		{"Queries", testQueries},
 		{"Exceptions", testExceptions},
@@ -190,7 +191,47 @@ func checkTime(t *testing.T, what string, at time.Time) {
 
 func sameStore(a, b api.EventDataStore) bool {
 	return a.EventDataStoreArn == b.EventDataStoreArn && a.Name == b.Name && a.Status == b.Status &&
+		a.RetentionPeriod == b.RetentionPeriod && a.TerminationProtectionEnabled == b.TerminationProtectionEnabled &&
 		a.CreatedTimestamp.Equal(b.CreatedTimestamp) && a.UpdatedTimestamp.Equal(b.UpdatedTimestamp)
+}
+
+// queryIDs runs a query of every eventID of the store with that ID, and
+// returns them sorted.
+func queryIDs(t *testing.T, s api.Service, id string) []string {
+	t.Helper()
+	q, err := s.StartQuery(t.Context(), api.StartQueryInput{QueryStatement: "SELECT eventID FROM " + id + " ORDER BY eventID"})
+	if err != nil {
+		t.Fatalf("StartQuery: %v", err)
+	}
+	if d := waitQuery(t, s, q.QueryId); d.QueryStatus != api.QueryFinished {
+		t.Fatalf("the query ended %+v", d)
+	}
+	var ids []string
+	in := api.GetQueryResultsInput{QueryId: q.QueryId}
+	for {
+		out, err := s.GetQueryResults(t.Context(), in)
+		if err != nil {
+			t.Fatalf("GetQueryResults: %v", err)
+		}
+		for _, row := range out.QueryResultRows {
+			ids = append(ids, row[0]["eventID"])
+		}
+		if in.NextToken = out.NextToken; in.NextToken == "" {
+			return ids
+		}
+	}
+}
+
+// wantException fails the test unless err is the exception want, with a
+// message.
+func wantException(t *testing.T, what string, err error, want *api.Exception) {
+	t.Helper()
+	var exc *api.Exception
+	if !errors.As(err, &exc) || !errors.Is(err, want) {
+		t.Errorf("%s: error %v (%T), want an *api.Exception %s", what, err, err, want.Name)
+	} else if exc.Message == "" {
+		t.Errorf("%s: %s has no message", what, exc.Name)
+	}
 }
 
 func testEventDataStores(t *testing.T, s api.Service) {
@@ -204,7 +245,16 @@ func testEventDataStores(t *testing.T, s api.Service) {
 	if !trail.UpdatedTimestamp.Equal(trail.CreatedTimestamp) {
 		t.Errorf("UpdatedTimestamp %v, want CreatedTimestamp %v", trail.UpdatedTimestamp, trail.CreatedTimestamp)
 	}
-	other := createStore(t, s, "other")
+	if trail.RetentionPeriod != api.DefaultRetentionPeriod || !trail.TerminationProtectionEnabled {
+		t.Errorf("CreateEventDataStore returned retention %d, protection %v; want Lake's %d and true",
+			trail.RetentionPeriod, trail.TerminationProtectionEnabled, api.DefaultRetentionPeriod)
+	}
+	days, off, on := 30, false, true
+	other, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "other", TagsList: []api.Tag{}, StartIngestion: &off,
+		EventDataStoreSettings: api.EventDataStoreSettings{RetentionPeriod: &days, TerminationProtectionEnabled: &off, MultiRegionEnabled: &on, OrganizationEnabled: &off}})
+	if err != nil || other.RetentionPeriod != days || other.TerminationProtectionEnabled || other.Status != api.EventDataStoreEnabled {
+		t.Fatalf("CreateEventDataStore with settings = %+v, %v; want retention 30, protection off", other, err)
+	}
 	for _, name := range []string{trail.Name, trail.EventDataStoreArn, storeID(trail)} {
 		got, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: name})
 		if err != nil || !sameStore(got, trail) {
@@ -228,6 +278,109 @@ func testEventDataStores(t *testing.T, s api.Service) {
 	}
 	if len(listed) != 2 || !sameStore(listed[0], trail) || !sameStore(listed[1], other) {
 		t.Errorf("listed %+v, want trail and other, oldest first", listed)
+	}
+}
+
+// testLifecycle renames an event data store holding events, deletes it,
+// checks what a store PENDING_DELETION refuses, and restores it whole.
+func testLifecycle(t *testing.T, s api.Service) {
+	ctx := t.Context()
+	b := newBucket(t)
+	trail := createStore(t, s, "trail")
+	id := storeID(trail)
+	src := b.source
+	imp, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{trail.EventDataStoreArn}, ImportSource: &src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitImport(t, s, imp.ImportId)
+	before := queryIDs(t, s, id)
+	if len(before) != len(b.ids) {
+		t.Fatalf("%d events imported, want %d", len(before), len(b.ids))
+	}
+
+	days, off := 90, false
+	renamed, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, Name: "renamed",
+		EventDataStoreSettings: api.EventDataStoreSettings{RetentionPeriod: &days}})
+	if err != nil || renamed.EventDataStoreArn != trail.EventDataStoreArn || renamed.Name != "renamed" || renamed.RetentionPeriod != days ||
+		!renamed.TerminationProtectionEnabled || !renamed.CreatedTimestamp.Equal(trail.CreatedTimestamp) || renamed.UpdatedTimestamp.Before(trail.UpdatedTimestamp) {
+		t.Fatalf("UpdateEventDataStore = %+v, %v; want %s renamed, retention %d, protection on", renamed, err, trail.EventDataStoreArn, days)
+	}
+	for _, name := range []string{"renamed", id, trail.EventDataStoreArn} {
+		if got, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: name}); err != nil || !sameStore(got, renamed) {
+			t.Errorf("GetEventDataStore(%s) after the rename = %+v, %v; want %+v", name, got, err, renamed)
+		}
+	}
+	_, err = s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: "trail"})
+	wantException(t, "GetEventDataStore of the old name", err, api.ErrEventDataStoreNotFound)
+	if got := queryIDs(t, s, id); !slices.Equal(got, before) {
+		t.Errorf("a query by ID after the rename returned %d events, want %d", len(got), len(before))
+	}
+
+	_, err = s.DeleteEventDataStore(ctx, api.DeleteEventDataStoreInput{EventDataStore: id})
+	wantException(t, "DeleteEventDataStore with termination protection", err, api.ErrEventDataStoreTerminationProtected)
+	if _, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: id,
+		EventDataStoreSettings: api.EventDataStoreSettings{TerminationProtectionEnabled: &off}}); err != nil {
+		t.Fatalf("UpdateEventDataStore turning protection off: %v", err)
+	}
+	if _, err := s.DeleteEventDataStore(ctx, api.DeleteEventDataStoreInput{EventDataStore: trail.EventDataStoreArn}); err != nil {
+		t.Fatalf("DeleteEventDataStore: %v", err)
+	}
+	got, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: id})
+	if err != nil || got.Status != api.EventDataStorePendingDeletion {
+		t.Errorf("GetEventDataStore after the delete = %+v, %v; want PENDING_DELETION", got, err)
+	}
+	list, err := s.ListEventDataStores(ctx, api.ListEventDataStoresInput{})
+	if err != nil || len(list.EventDataStores) != 1 || !sameStore(list.EventDataStores[0], got) {
+		t.Errorf("ListEventDataStores after the delete = %+v, %v; want %+v", list, err, got)
+	}
+
+	refused := []struct {
+		name string
+		call func() error
+		want *api.Exception
+	}{
+		{"StartQuery", func() error {
+			_, err := s.StartQuery(ctx, api.StartQueryInput{QueryStatement: "SELECT count(*) FROM " + strings.ToUpper(id)})
+			return err
+		}, api.ErrInactiveEventDataStore},
+		{"StartImport", func() error {
+			_, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{trail.EventDataStoreArn}, ImportSource: &src})
+			return err
+		}, api.ErrInvalidEventDataStoreStatus},
+		{"StartImport of a retry", func() error {
+			_, err := s.StartImport(ctx, api.StartImportInput{ImportId: imp.ImportId})
+			return err
+		}, api.ErrInvalidEventDataStoreStatus},
+		{"UpdateEventDataStore", func() error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: id, Name: "again"})
+			return err
+		}, api.ErrInactiveEventDataStore},
+		{"DeleteEventDataStore", func() error {
+			_, err := s.DeleteEventDataStore(ctx, api.DeleteEventDataStoreInput{EventDataStore: id})
+			return err
+		}, api.ErrInactiveEventDataStore},
+	}
+	for _, r := range refused {
+		wantException(t, r.name+" of a store PENDING_DELETION", r.call(), r.want)
+	}
+
+	restored, err := s.RestoreEventDataStore(ctx, api.RestoreEventDataStoreInput{EventDataStore: trail.EventDataStoreArn})
+	if err != nil || restored.Status != api.EventDataStoreEnabled || restored.Name != "renamed" || restored.RetentionPeriod != days ||
+		restored.TerminationProtectionEnabled || restored.EventDataStoreArn != trail.EventDataStoreArn {
+		t.Fatalf("RestoreEventDataStore = %+v, %v; want renamed, ENABLED, with its settings", restored, err)
+	}
+	if got := queryIDs(t, s, id); !slices.Equal(got, before) {
+		t.Errorf("after the restore the store has %d events, want the %d it had", len(got), len(before))
+	}
+	_, err = s.RestoreEventDataStore(ctx, api.RestoreEventDataStoreInput{EventDataStore: id})
+	wantException(t, "RestoreEventDataStore of an ENABLED store", err, api.ErrInvalidEventDataStoreStatus)
+	retry, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{id}, ImportSource: &src})
+	if err != nil {
+		t.Fatalf("StartImport into the restored store: %v", err)
+	}
+	if end := waitImport(t, s, retry.ImportId); end.ImportStatistics == nil || end.ImportStatistics.FilesCompleted != 3 {
+		t.Errorf("the import into the restored store ended %+v", end)
 	}
 }
 
@@ -374,6 +527,11 @@ func testQueries(t *testing.T, s api.Service) {
 // testExceptions checks the exception each bad input is answered with.
 func testExceptions(t *testing.T, s api.Service) {
 	trail := createStore(t, s, "trail")
+	other := createStore(t, s, "other")
+	yes, no := true, false
+	selectors := api.EventDataStoreSettings{AdvancedEventSelectors: []api.AdvancedEventSelector{
+		{Name: "management", FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventCategory", Equals: []string{"Management"}}}},
+	}}
 	b := newBucket(t)
 	src := b.source
 	missing := api.ImportSource{S3: api.S3ImportSource{S3LocationUri: b.source.S3.S3LocationUri + "/missing", S3BucketRegion: region}}
@@ -388,6 +546,75 @@ func testExceptions(t *testing.T, s api.Service) {
 			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "x"})
 			return err
 		}, api.ErrInvalidParameter},
+		{"retention period too short", func(ctx context.Context) error {
+			days := 6
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "short", EventDataStoreSettings: api.EventDataStoreSettings{RetentionPeriod: &days}})
+			return err
+		}, api.ErrInvalidParameter},
+		{"advanced event selectors", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: selectors})
+			return err
+		}, api.ErrInvalidEventSelectors},
+		{"a KMS key", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "kms", EventDataStoreSettings: api.EventDataStoreSettings{KmsKeyId: "alias/trails"}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"a billing mode", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "billed", EventDataStoreSettings: api.EventDataStoreSettings{BillingMode: "FIXED_RETENTION_PRICING"}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"an organization store", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "org", EventDataStoreSettings: api.EventDataStoreSettings{OrganizationEnabled: &yes}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"a single-region store", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "region", EventDataStoreSettings: api.EventDataStoreSettings{MultiRegionEnabled: &no}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"tags", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "tagged", TagsList: []api.Tag{{Key: "team", Value: "sec"}}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"ingestion", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "live", StartIngestion: &yes})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"update of an unknown store", func(ctx context.Context) error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: unknownID, Name: "x-y-z"})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"update to the name of another store", func(ctx context.Context) error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, Name: other.Name})
+			return err
+		}, api.ErrEventDataStoreAlreadyExists},
+		{"update with advanced event selectors", func(ctx context.Context) error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, EventDataStoreSettings: selectors})
+			return err
+		}, api.ErrInvalidEventSelectors},
+		{"update with a KMS key", func(ctx context.Context) error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, EventDataStoreSettings: api.EventDataStoreSettings{KmsKeyId: "alias/trails"}})
+			return err
+		}, api.ErrUnsupportedOperation},
+		{"update with a malformed ARN", func(ctx context.Context) error {
+			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: "arn:aws:cloudtrail:us-east-1:" + account + ":trail/x"})
+			return err
+		}, api.ErrEventDataStoreARNInvalid},
+		{"delete an unknown store", func(ctx context.Context) error {
+			_, err := s.DeleteEventDataStore(ctx, api.DeleteEventDataStoreInput{EventDataStore: unknownID})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"delete a protected store", func(ctx context.Context) error {
+			_, err := s.DeleteEventDataStore(ctx, api.DeleteEventDataStoreInput{EventDataStore: trail.EventDataStoreArn})
+			return err
+		}, api.ErrEventDataStoreTerminationProtected},
+		{"restore an unknown store", func(ctx context.Context) error {
+			_, err := s.RestoreEventDataStore(ctx, api.RestoreEventDataStoreInput{EventDataStore: unknownID})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"restore a store that is not deleted", func(ctx context.Context) error {
+			_, err := s.RestoreEventDataStore(ctx, api.RestoreEventDataStoreInput{EventDataStore: trail.EventDataStoreArn})
+			return err
+		}, api.ErrInvalidEventDataStoreStatus},
 		{"store exists", func(ctx context.Context) error {
 			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: trail.Name})
 			return err
@@ -490,15 +717,6 @@ func testExceptions(t *testing.T, s api.Service) {
 		}, api.ErrQueryIdNotFound},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call(t.Context())
-			var exc *api.Exception
-			if !errors.As(err, &exc) || !errors.Is(err, tt.want) {
-				t.Fatalf("error %v (%T), want an *api.Exception %s", err, err, tt.want.Name)
-			}
-			if exc.Message == "" {
-				t.Errorf("%s has no message", exc.Name)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantException(t, tt.name, tt.call(t.Context()), tt.want) })
 	}
 }

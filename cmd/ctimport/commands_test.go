@@ -206,12 +206,12 @@ func TestEventDataStores(t *testing.T) {
 
 	text := h.expect(exitOK, "list-event-data-stores", "--output", "text").stdout
 	for _, s := range created {
-		if !strings.Contains(text, "EVENTDATASTORES\t"+s.EventDataStoreArn+"\t"+s.Name+"\tENABLED\t") {
+		if !strings.Contains(text, "EVENTDATASTORES\t"+s.EventDataStoreArn+"\t"+s.Name+"\tENABLED\t2557\ttrue\t") {
 			t.Errorf("text output has no line for %s:\n%s", s.Name, text)
 		}
 	}
 	table := h.expect(exitOK, "list-event-data-stores", "--output", "table").stdout
-	if !regexp.MustCompile(`(?m)^\| EventDataStoreArn +\| Name +\| Status +\| CreatedTimestamp +\| UpdatedTimestamp +\|$`).MatchString(table) {
+	if !regexp.MustCompile(`(?m)^\| EventDataStoreArn +\| Name +\| Status +\| RetentionPeriod +\| TerminationProtectionEnabled +\| CreatedTimestamp +\| UpdatedTimestamp +\|$`).MatchString(table) {
 		t.Errorf("table output has no header row:\n%s", table)
 	}
 }

@@ -25,6 +25,19 @@ func init() {
 	maxResults := flagSpec{"max-results", flagInt, "the most items to return (1-1000)"}
 	nextToken := flagSpec{"next-token", flagString, "the NextToken of the previous page"}
 	maxRecordSize := flagSpec{"max-record-size", flagString, "the largest record a file may hold, else the file fails with LimitExceeded: bytes, or with a unit as in 256MiB (default 64MiB)"}
+	eventDataStore := flagSpec{"event-data-store", flagString, "the ARN, name or ID of the event data store"}
+	storeSettings := []flagSpec{
+		{"retention-period", flagInt, "how many days the store keeps events, 7 to 3653 (default 2557)"},
+		{"termination-protection-enabled", flagBool, "forbid deleting the store (the default of a new store)"},
+		{"no-termination-protection-enabled", flagBool, "allow deleting the store"},
+		{"advanced-event-selectors", flagString, "advanced event selectors, as JSON: not supported yet, refused"},
+		{"multi-region-enabled", flagBool, "keep the events of every region (what ctimport does)"},
+		{"no-multi-region-enabled", flagBool, "keep the events of one region: not supported, refused"},
+		{"organization-enabled", flagBool, "collect an organization's events: not supported, refused"},
+		{"no-organization-enabled", flagBool, "do not collect an organization's events (what ctimport does)"},
+		{"kms-key-id", flagString, "a KMS key to encrypt the store with: not supported, refused"},
+		{"billing-mode", flagString, "a billing mode: not supported, refused"},
+	}
 	maxFileSize := flagSpec{"max-file-size", flagString, "the largest a file may be once decompressed, else it fails with LimitExceeded; reading stops at the cap (default 2GiB)"}
 	commands = map[string]command{
 		"start-import": {
@@ -43,13 +56,36 @@ func init() {
 			},
 			run: cmdStartImport,
 		},
-		"get-import":              {summary: "describe an import, with its statistics", flags: []flagSpec{importID}, run: cmdGetImport},
-		"stop-import":             {summary: "stop a running import; retry it later with start-import --import-id", flags: []flagSpec{importID}, run: cmdStopImport},
-		"list-import-failures":    {summary: "list the files an import failed to read, and why", flags: []flagSpec{importID, maxResults, nextToken}, run: cmdListImportFailures},
-		"create-event-data-store": {summary: "create an event data store to import into", flags: []flagSpec{{"name", flagString, "the name of the event data store"}}, run: cmdCreateEventDataStore},
+		"get-import":           {summary: "describe an import, with its statistics", flags: []flagSpec{importID}, run: cmdGetImport},
+		"stop-import":          {summary: "stop a running import; retry it later with start-import --import-id", flags: []flagSpec{importID}, run: cmdStopImport},
+		"list-import-failures": {summary: "list the files an import failed to read, and why", flags: []flagSpec{importID, maxResults, nextToken}, run: cmdListImportFailures},
+		"create-event-data-store": {
+			summary: "create an event data store to import into",
+			flags: append([]flagSpec{{"name", flagString, "the name of the event data store"}}, append(storeSettings,
+				flagSpec{"tags-list", flagString, "tags, as JSON: not supported, refused"},
+				flagSpec{"start-ingestion", flagBool, "ingest live events: not supported, refused"},
+				flagSpec{"no-start-ingestion", flagBool, "do not ingest live events (what ctimport does)"})...),
+			run: cmdCreateEventDataStore,
+		},
+		"update-event-data-store": {
+			summary: "rename an event data store or change its settings; its ARN and ID stay",
+			flags:   append([]flagSpec{eventDataStore, {"name", flagString, "the new name of the event data store"}}, storeSettings...),
+			run:     cmdUpdateEventDataStore,
+		},
+		"delete-event-data-store": {
+			summary: "delete an event data store: it is PENDING_DELETION for 7 days, restorable, then its events are removed",
+			flags: []flagSpec{eventDataStore,
+				{"now", flagBool, "remove the store and its events at once, not after 7 days (not with --endpoint-url)"}},
+			run: cmdDeleteEventDataStore,
+		},
+		"restore-event-data-store": {
+			summary: "restore an event data store that is PENDING_DELETION, with all its events",
+			flags:   []flagSpec{eventDataStore},
+			run:     cmdRestoreEventDataStore,
+		},
 		"get-event-data-store": {
 			summary: "describe an event data store",
-			flags:   []flagSpec{{"event-data-store", flagString, "the ARN, name or ID of the event data store"}},
+			flags:   []flagSpec{eventDataStore},
 			run:     cmdGetEventDataStore,
 		},
 		"serve": {

@@ -189,6 +189,10 @@ func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Op
 		db.Close()
 		return nil, nil, err
 	}
+	if _, err := eng.PurgeDeleted(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
 	return eng, func() {
 		eng.Close()
 		db.Close()
@@ -295,14 +299,6 @@ func cmdGetEventDataStore(ctx context.Context, c *cli) error {
 	}
 	in := api.GetEventDataStoreInput{EventDataStore: c.args.str("event-data-store")}
 	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.GetEventDataStore(ctx, in) })
-}
-
-func cmdCreateEventDataStore(ctx context.Context, c *cli) error {
-	if err := c.requireFlag("name"); err != nil {
-		return err
-	}
-	in := api.CreateEventDataStoreInput{Name: c.args.str("name")}
-	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.CreateEventDataStore(ctx, in) })
 }
 
 func cmdListEventDataStores(ctx context.Context, c *cli) error {

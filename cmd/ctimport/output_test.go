@@ -96,10 +96,13 @@ func outputShapes() map[string]any {
 			},
 		}},
 		"list-event-data-stores": api.ListEventDataStoresOutput{EventDataStores: []api.EventDataStore{
-			{EventDataStoreArn: storeARN, Name: "main", Status: api.EventDataStoreEnabled, CreatedTimestamp: created, UpdatedTimestamp: created},
-			{EventDataStoreArn: "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", Name: "incident-2024-03", Status: api.EventDataStoreEnabled, CreatedTimestamp: updated, UpdatedTimestamp: updated},
+			{EventDataStoreArn: storeARN, Name: "main", Status: api.EventDataStoreEnabled, RetentionPeriod: 2557, TerminationProtectionEnabled: true,
+				CreatedTimestamp: created, UpdatedTimestamp: created},
+			{EventDataStoreArn: "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", Name: "incident-2024-03",
+				Status: api.EventDataStorePendingDeletion, RetentionPeriod: 90, CreatedTimestamp: updated, UpdatedTimestamp: updated},
 		}},
-		"event-data-store": api.EventDataStore{EventDataStoreArn: storeARN, Name: "main", Status: api.EventDataStoreEnabled, CreatedTimestamp: created, UpdatedTimestamp: created},
+		"event-data-store": api.EventDataStore{EventDataStoreArn: storeARN, Name: "main", Status: api.EventDataStoreEnabled, RetentionPeriod: 2557,
+			TerminationProtectionEnabled: true, CreatedTimestamp: created, UpdatedTimestamp: created},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 var served = []string{
 	"StartImport", "GetImport", "ListImports", "StopImport", "ListImportFailures",
 	"CreateEventDataStore", "GetEventDataStore", "ListEventDataStores",
+	"UpdateEventDataStore", "DeleteEventDataStore", "RestoreEventDataStore",
 	"StartQuery", "DescribeQuery", "GetQueryResults", "CancelQuery",
 }
 
@@ -44,6 +45,9 @@ func TestValidate(t *testing.T) {
 		{"CreateEventDataStore", `{"Name":"abc","TagsList":[{"Key":"` + strings.Repeat("é", 128) + `"}]}`, "", ""},
 		{"GetEventDataStore", `{"EventDataStore":"` + arn + `"}`, "", ""},
 		{"ListEventDataStores", `{"MaxResults":1,"NextToken":"abcd"}`, "", ""},
+		{"UpdateEventDataStore", `{"EventDataStore":"` + arn + `","Name":"renamed","RetentionPeriod":3653,"TerminationProtectionEnabled":false}`, "", ""},
+		{"DeleteEventDataStore", `{"EventDataStore":"` + uuid + `"}`, "", ""},
+		{"RestoreEventDataStore", `{"EventDataStore":"` + arn + `"}`, "", ""},
 		{"StartQuery", `{"QueryStatement":"SELECT eventID FROM eds\nWHERE eventTime > '2023-01-01'"}`, "", ""},
 		{"StartQuery", `{"QueryAlias":"alias","QueryParameters":["p"],"EventDataStoreOwnerAccountId":"x123456789012"}`, "", ""},
 		{"DescribeQuery", `{"QueryId":"` + uuid + `"}`, "", ""},
@@ -101,6 +105,11 @@ func TestValidate(t *testing.T) {
 		{"CreateEventDataStore", `{"Name":"abc","BillingMode":"FREE"}`, "InvalidParameterException", "enum value set"},
 		{"GetEventDataStore", `{"EventDataStore":"ab"}`, "EventDataStoreARNInvalidException", "at 'eventDataStore'"},
 		{"GetEventDataStore", `{}`, "InvalidParameterException", "Value null at 'eventDataStore'"},
+		{"UpdateEventDataStore", `{"Name":"renamed"}`, "InvalidParameterException", "Value null at 'eventDataStore'"},
+		{"UpdateEventDataStore", `{"EventDataStore":"` + uuid + `","RetentionPeriod":3654}`, "InvalidParameterException", "Member must have value less than or equal to 3653"},
+		{"UpdateEventDataStore", `{"EventDataStore":"` + uuid + `","Name":"a b"}`, "InvalidParameterException", "at 'name'"},
+		{"DeleteEventDataStore", `{}`, "InvalidParameterException", "Value null at 'eventDataStore'"},
+		{"RestoreEventDataStore", `{"EventDataStore":"a b"}`, "EventDataStoreARNInvalidException", "at 'eventDataStore'"},
 		{"DescribeQuery", `{"RefreshId":"123"}`, "InvalidParameterException", "at 'refreshId'"},
 		{"CancelQuery", `{"QueryId":"` + uuid + `","EventDataStore":"a b"}`, "EventDataStoreARNInvalidException", "at 'eventDataStore'"},
 

@@ -15,15 +15,10 @@ import (
 // table. It fails with sink.ErrExists when s.Name or s.ID is taken; IDs
 // differing only in case are the same, as they name the same table.
 func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStore) error {
-	if err := s.checkWritable(); err != nil {
-		return err
-	}
 	if eds.ID == "" || eds.Name == "" {
 		return errors.New("duckdbsink: create event data store: empty ID or name")
 	}
-	s.write.Lock()
-	defer s.write.Unlock()
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		err := tx.QueryRowContext(ctx, s.sql(`SELECT count(*) FROM ctimport.event_data_stores
 			WHERE lower(id) = lower(?) OR name = ?`), eds.ID, eds.Name).Scan(&n)
@@ -33,13 +28,18 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 		if n > 0 {
 			return fmt.Errorf("%w: event data store %q (ID %s)", sink.ErrExists, eds.Name, eds.ID)
 		}
-		_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO ctimport.event_data_stores VALUES (?, ?, ?, ?)`),
-			eds.ID, eds.Name, eds.ARN, dbTime(eds.Created))
+		_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO ctimport.event_data_stores (`+storeColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			eds.ID, eds.Name, eds.ARN, dbTime(eds.Created), dbTime(eds.Updated),
+			eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted))
 		if err != nil {
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, eventTableDDL(s.eventTable(eds.ID))); err != nil {
 			return err
+		}
+		if !eds.Deleted.IsZero() {
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, lakeViewDDL(s.lakeView(eds.ID), eventTableName(eds.ID)))
 		return err
@@ -50,10 +50,16 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 	return nil
 }
 
+const storeColumns = `id, name, arn, created, updated, retention_period, termination_protection, deleted`
+
+// storeSelect reads the columns of storeColumns; an updated time that an
+// upgrade left NULL reads as the creation time.
+const storeSelect = `id, name, arn, created, coalesce(updated, created), retention_period, termination_protection, deleted`
+
 // EventDataStores returns every event data store, oldest first (by
 // Created, then ID).
 func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, error) {
-	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT id, name, arn, created
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT `+storeSelect+`
 		FROM ctimport.event_data_stores ORDER BY created NULLS FIRST, id`))
 	if err != nil {
 		return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
@@ -62,11 +68,12 @@ func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, err
 	var out []sink.EventDataStore
 	for rows.Next() {
 		var e sink.EventDataStore
-		var created sql.NullTime
-		if err := rows.Scan(&e.ID, &e.Name, &e.ARN, &created); err != nil {
+		var created, updated, deleted sql.NullTime
+		err := rows.Scan(&e.ID, &e.Name, &e.ARN, &created, &updated, &e.RetentionPeriod, &e.TerminationProtection, &deleted)
+		if err != nil {
 			return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
 		}
-		e.Created = goTime(created)
+		e.Created, e.Updated, e.Deleted = goTime(created), goTime(updated), goTime(deleted)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -75,17 +82,102 @@ func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, err
 	return out, nil
 }
 
-// storeIDs returns the IDs of the event data stores.
+// UpdateEventDataStore replaces the changeable fields of the event data
+// store with ID eds.ID; see sink.Store. A store pending deletion has no
+// view, so that queries do not find it; restoring it creates the view
+// again.
+func (s *Store) UpdateEventDataStore(ctx context.Context, eds sink.EventDataStore) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		var deleted sql.NullTime
+		err := tx.QueryRowContext(ctx, s.sql(`SELECT id, deleted FROM ctimport.event_data_stores WHERE lower(id) = lower(?)`), eds.ID).
+			Scan(&id, &deleted)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("event data store %s: %w", eds.ID, sink.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var n int
+		err = tx.QueryRowContext(ctx, s.sql(`SELECT count(*) FROM ctimport.event_data_stores WHERE name = ? AND id <> ?`), eds.Name, id).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: event data store %q", sink.ErrExists, eds.Name)
+		}
+		_, err = tx.ExecContext(ctx, s.sql(`UPDATE ctimport.event_data_stores SET name = ?, updated = ?,
+			retention_period = ?, termination_protection = ?, deleted = ? WHERE id = ?`),
+			eds.Name, dbTime(eds.Updated), eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted), id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case deleted.Valid && eds.Deleted.IsZero():
+			_, err = tx.ExecContext(ctx, lakeViewDDL(s.lakeView(id), eventTableName(id)))
+		case !deleted.Valid && !eds.Deleted.IsZero():
+			_, err = tx.ExecContext(ctx, `DROP VIEW `+s.lakeView(id))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("duckdbsink: update event data store: %w", err)
+	}
+	return nil
+}
+
+// DropEventDataStore removes an event data store, its view and its events
+// table; see sink.Store.
+func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var stored string
+		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM ctimport.event_data_stores WHERE lower(id) = lower(?) RETURNING id`), id).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("event data store %s: %w", id, sink.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS `+s.lakeView(stored)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DROP TABLE `+s.eventTable(stored))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("duckdbsink: drop event data store: %w", err)
+	}
+	return nil
+}
+
+// writeTx runs f in a transaction of the store's writes, holding the
+// write lock; it fails with sink.ErrReadOnly on a read-only store.
+func (s *Store) writeTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	s.write.Lock()
+	defer s.write.Unlock()
+	return inTx(ctx, s.db, f)
+}
+
+// storeIDs returns the IDs of the event data stores. It reads only the
+// columns of every schema version, as an upgrade needs.
 func (s *Store) storeIDs(ctx context.Context) ([]string, error) {
-	stores, err := s.EventDataStores(ctx)
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT id FROM ctimport.event_data_stores ORDER BY created NULLS FIRST, id`))
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(stores))
-	for i, st := range stores {
-		ids[i] = st.ID
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
 	}
-	return ids, nil
+	return ids, rows.Err()
 }
 
 const importColumns = `id, store_id, source_uri, source_region, role_arn, start_event_time,

@@ -122,7 +122,8 @@ func TestStoreSpilling(t *testing.T) {
 
 var (
 	at  = time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)
-	eds = sink.EventDataStore{ID: "3f1c0a7e-0b4c-4b8e-9d55-7d2c1f0e8a11", Name: "store", ARN: "arn", Created: at}
+	eds = sink.EventDataStore{ID: "3f1c0a7e-0b4c-4b8e-9d55-7d2c1f0e8a11", Name: "store", ARN: "arn", Created: at, Updated: at.Add(time.Minute),
+		RetentionPeriod: 2557, TerminationProtection: true}
 )
 
 // eventsN returns n events named prefix-i, a second apart.

@@ -97,11 +97,46 @@ func (s *Store) upgrade1(ctx context.Context, progress func(done, total int64)) 
 		if err := createMacros(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.sql(`UPDATE ctimport.schema_version SET version = ?`), schemaVersion)
+		_, err := tx.ExecContext(ctx, s.sql(`UPDATE ctimport.schema_version SET version = 2`))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("upgrade from schema version 1: %w", err)
+	}
+	return nil
+}
+
+// storeColumnsV3 are the columns of ctimport.event_data_stores that
+// version 3 added, with the defaults an upgrade gives the stores it finds:
+// CloudTrail Lake's retention period and termination protection, active.
+const storeColumnsV3 = `,
+		updated TIMESTAMPTZ,
+		retention_period INTEGER DEFAULT 2557,
+		termination_protection BOOLEAN DEFAULT true,
+		deleted TIMESTAMPTZ`
+
+// upgrade2 upgrades a database of schema version 2: it adds the columns of
+// storeColumnsV3 to the event data stores (a store's updated time, NULL,
+// reads as its creation time), replaces the Lake functions, and sets the
+// version. DuckDB alters a table once a transaction, so each column is
+// added in a transaction of its own, IF NOT EXISTS, and an upgrade that
+// stopped halfway is taken up again at the next Open.
+func (s *Store) upgrade2(ctx context.Context) error {
+	for col := range strings.SplitSeq(strings.TrimPrefix(storeColumnsV3, ","), ",") {
+		_, err := s.db.ExecContext(ctx, s.sql(`ALTER TABLE ctimport.event_data_stores ADD COLUMN IF NOT EXISTS `+strings.TrimSpace(col)))
+		if err != nil {
+			return fmt.Errorf("upgrade from schema version 2: %w", err)
+		}
+	}
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+		if err := createMacros(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.sql(`UPDATE ctimport.schema_version SET version = ?`), schemaVersion)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade from schema version 2: %w", err)
 	}
 	return nil
 }

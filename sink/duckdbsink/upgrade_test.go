@@ -66,6 +66,11 @@ func TestUpgradeV1(t *testing.T) {
 	if err != nil || len(stores) != 2 {
 		t.Fatalf("event data stores %v, %v; want trails and empty-store", stores, err)
 	}
+	for _, st := range stores {
+		if st.RetentionPeriod != 2557 || !st.TerminationProtection || !st.Deleted.IsZero() {
+			t.Errorf("upgraded store %+v; want retention 2557, protection on, not deleted", st)
+		}
+	}
 	imps, err := s.Imports(ctx)
 	if err != nil || len(imps) != 1 || imps[0].Status != "COMPLETED" {
 		t.Fatalf("imports %v, %v", imps, err)
@@ -133,38 +138,42 @@ func TestUpgradeV1(t *testing.T) {
 	s.Close()
 }
 
-// TestOpenReplacesMacros opens a database of this schema version written
-// by an earlier build, whose cardinality answered a HUGEINT: a reader
-// finds the old function, and after a writer opened it, Lake's BIGINT.
-func TestOpenReplacesMacros(t *testing.T) {
+// TestUpgradeV2 opens a database of schema version 2, written by a build
+// whose cardinality answered a HUGEINT: read-only it is refused with
+// ErrNeedsUpgrade; for writing it is upgraded, its event data stores given
+// Lake's defaults (retention 2557 days, termination protection on, active),
+// its events kept, and its Lake functions replaced.
+func TestUpgradeV2(t *testing.T) {
 	const store = "2caa502f-7103-4f15-bdee-922fdfb8a52b"
 	ctx := t.Context()
 	path := copyOld(t, "v2.duckdb.gz")
-	typeOf := func() string {
-		t.Helper()
-		ro, err := Open(ctx, path, Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ro.Close()
-		_, rows := queryAll(t, ro, `SELECT typeof(cardinality(resources)), count(*) FROM "`+store+`" GROUP BY ALL`)
-		if len(rows) != 1 || rows[0][1] != int64(314) {
-			t.Fatalf("rows %v; want one type over 314 events", rows)
-		}
-		return rows[0][0].(string)
-	}
-	if got := typeOf(); got != "HUGEINT" {
-		t.Fatalf("before: cardinality gives %s; want the old HUGEINT", got)
+	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsUpgrade) {
+		t.Fatalf("read-only Open of a version-2 database = %v, want ErrNeedsUpgrade", err)
 	}
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Open for writing: %v", err)
+	}
+	stores, err := s.EventDataStores(ctx)
+	if err != nil || len(stores) != 2 {
+		t.Fatalf("event data stores %v, %v; want trails and empty-store", stores, err)
+	}
+	for _, st := range stores {
+		if st.RetentionPeriod != 2557 || !st.TerminationProtection || !st.Deleted.IsZero() || !st.Updated.Equal(st.Created) || st.Created.IsZero() {
+			t.Errorf("upgraded store %+v; want retention 2557, protection on, not deleted, updated when created", st)
+		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := typeOf(); got != "BIGINT" {
-		t.Errorf("after a writer opened it: cardinality gives %s; want BIGINT", got)
+	ro, err := Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only Open after the upgrade: %v", err)
+	}
+	defer ro.Close()
+	_, rows := queryAll(t, ro, `SELECT typeof(cardinality(resources)), count(*) FROM "`+store+`" GROUP BY ALL`)
+	if len(rows) != 1 || rows[0][0] != "BIGINT" || rows[0][1] != int64(314) {
+		t.Errorf("rows %v; want cardinality's BIGINT over 314 events", rows)
 	}
 }
 

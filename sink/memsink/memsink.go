@@ -101,7 +101,7 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 			return fmt.Errorf("memsink: create event data store: %w: event data store %q (ID %s)", sink.ErrExists, eds.Name, eds.ID)
 		}
 	}
-	eds.Created = norm(eds.Created)
+	eds.Created, eds.Updated, eds.Deleted = norm(eds.Created), norm(cmp.Or(eds.Updated, eds.Created)), norm(eds.Deleted)
 	s.stores = append(s.stores, eds)
 	s.tables[eds.ID] = &table{ids: map[sink.Identity]struct{}{}}
 	return nil
@@ -120,6 +120,52 @@ func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, err
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
 	})
 	return out, nil
+}
+
+// UpdateEventDataStore replaces the changeable fields of the event data
+// store with ID eds.ID; see sink.Store.
+func (s *Store) UpdateEventDataStore(ctx context.Context, eds sink.EventDataStore) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	i := s.storeIndex(eds.ID)
+	if i < 0 {
+		return fmt.Errorf("memsink: update event data store %s: %w", eds.ID, sink.ErrNotFound)
+	}
+	for _, e := range s.stores {
+		if e.ID != s.stores[i].ID && e.Name == eds.Name {
+			return fmt.Errorf("memsink: update event data store: %w: event data store %q", sink.ErrExists, eds.Name)
+		}
+	}
+	st := &s.stores[i]
+	st.Name, st.Updated, st.Deleted = eds.Name, norm(cmp.Or(eds.Updated, st.Created)), norm(eds.Deleted)
+	st.RetentionPeriod, st.TerminationProtection = eds.RetentionPeriod, eds.TerminationProtection
+	return nil
+}
+
+// DropEventDataStore removes an event data store and its events; see
+// sink.Store.
+func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	i := s.storeIndex(id)
+	if i < 0 {
+		return fmt.Errorf("memsink: drop event data store %s: %w", id, sink.ErrNotFound)
+	}
+	delete(s.tables, s.stores[i].ID)
+	s.stores = slices.Delete(s.stores, i, i+1)
+	return nil
+}
+
+// storeIndex returns the index in s.stores of the store with ID id, in any
+// case, or -1. The caller holds s.mu.
+func (s *Store) storeIndex(id string) int {
+	return slices.IndexFunc(s.stores, func(e sink.EventDataStore) bool { return strings.EqualFold(e.ID, id) })
 }
 
 // PutImport inserts imp, or replaces the import with the same ID.

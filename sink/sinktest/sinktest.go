@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		f    func(t *testing.T, s sink.Store)
 	}{
 		{"EventDataStores", testEventDataStores},
+		{"UpdateEventDataStore", testUpdateEventDataStore},
+		{"DropEventDataStore", testDropEventDataStore},
 		{"Imports", testImports},
 		{"Files", testFiles},
 		{"UpsertRows", testUpsertRows},
@@ -158,10 +160,13 @@ func newStore(t *testing.T, s sink.Store, name string, created time.Time) sink.E
 	t.Helper()
 	id := uuid.NewString()
 	eds := sink.EventDataStore{
-		ID:      id,
-		Name:    name,
-		ARN:     "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/" + id,
-		Created: created,
+		ID:                    id,
+		Name:                  name,
+		ARN:                   "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/" + id,
+		Created:               created,
+		Updated:               created,
+		RetentionPeriod:       2557,
+		TerminationProtection: true,
 	}
 	if err := s.CreateEventDataStore(t.Context(), eds); err != nil {
 		t.Fatalf("CreateEventDataStore(%s): %v", name, err)
@@ -281,9 +286,8 @@ func testEventDataStores(t *testing.T, s sink.Store) {
 		t.Fatalf("EventDataStores = %d stores, want %d", len(got), len(want))
 	}
 	for i := range want {
-		g, w := got[i], want[i]
-		if g.ID != w.ID || g.Name != w.Name || g.ARN != w.ARN || !g.Created.Equal(w.Created) {
-			t.Errorf("EventDataStores[%d] = %+v, want %+v", i, g, w)
+		if !sameStore(got[i], want[i]) {
+			t.Errorf("EventDataStores[%d] = %+v, want %+v", i, got[i], want[i])
 		}
 	}
 
@@ -298,6 +302,148 @@ func testEventDataStores(t *testing.T, s sink.Store) {
 	}
 	if _, err := s.NewWriter(ctx, uuid.NewString()); !errors.Is(err, sink.ErrNotFound) {
 		t.Errorf("NewWriter(unknown store) = %v, want ErrNotFound", err)
+	}
+
+	d := sink.EventDataStore{ID: uuid.NewString(), Name: "no-update-time", ARN: "arn", Created: base, RetentionPeriod: 7}
+	if err := s.CreateEventDataStore(ctx, d); err != nil {
+		t.Fatalf("CreateEventDataStore: %v", err)
+	}
+	if got := storeByID(t, s, d.ID); !got.Updated.Equal(base) {
+		t.Errorf("a store created without an update time reads Updated %v, want Created %v", got.Updated, base)
+	}
+}
+
+func sameStore(a, b sink.EventDataStore) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.ARN == b.ARN && a.Created.Equal(b.Created) &&
+		a.Updated.Equal(b.Updated) && a.RetentionPeriod == b.RetentionPeriod &&
+		a.TerminationProtection == b.TerminationProtection && a.Deleted.Equal(b.Deleted)
+}
+
+// storeByID returns the event data store with that ID, failing the test
+// when there is none.
+func storeByID(t *testing.T, s sink.Store, id string) sink.EventDataStore {
+	t.Helper()
+	stores, err := s.EventDataStores(t.Context())
+	if err != nil {
+		t.Fatalf("EventDataStores: %v", err)
+	}
+	for _, st := range stores {
+		if st.ID == id {
+			return st
+		}
+	}
+	t.Fatalf("no event data store %s", id)
+	return sink.EventDataStore{}
+}
+
+// queryable reports whether a query of the store's ID runs.
+func queryable(t *testing.T, s sink.Store, id string) bool {
+	t.Helper()
+	rows, err := s.Query(t.Context(), "SELECT count(*) FROM "+id)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err() == nil
+}
+
+func testUpdateEventDataStore(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	a := newStore(t, s, "store-a", base)
+	b := newStore(t, s, "store-b", base)
+	imp := newImport(t, s, "imp-a", a.ID, base)
+	w := newWriter(t, s, a.ID)
+	evs := events("e", 3, base)
+	appendEvents(t, w, "k1", evs)
+	commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k1", sink.FileImported)}})
+	closeWriter(t, w)
+	wantQuery := queryable(t, s, a.ID)
+
+	steps := []struct {
+		name      string
+		change    func(e *sink.EventDataStore)
+		err       error
+		queryable bool
+	}{
+		{"rename and change settings", func(e *sink.EventDataStore) {
+			e.Name, e.RetentionPeriod, e.TerminationProtection, e.Updated = "renamed", 30, false, base.Add(time.Hour)
+		}, nil, wantQuery},
+		{"the name of another store", func(e *sink.EventDataStore) { e.Name = b.Name }, sink.ErrExists, wantQuery},
+		{"an unknown ID", func(e *sink.EventDataStore) { e.ID = uuid.NewString() }, sink.ErrNotFound, wantQuery},
+		{"the ID in upper case", func(e *sink.EventDataStore) { e.ID, e.RetentionPeriod = strings.ToUpper(e.ID), 90 }, nil, wantQuery},
+		{"deleted", func(e *sink.EventDataStore) { e.Deleted = base.Add(2 * time.Hour) }, nil, false},
+		{"deleted again", func(e *sink.EventDataStore) { e.Updated = base.Add(3 * time.Hour) }, nil, false},
+		{"restored", func(e *sink.EventDataStore) { e.Deleted = time.Time{} }, nil, wantQuery},
+	}
+	cur := storeByID(t, s, a.ID)
+	for _, st := range steps {
+		next := cur
+		st.change(&next)
+		err := s.UpdateEventDataStore(ctx, next)
+		if st.err != nil {
+			if !errors.Is(err, st.err) {
+				t.Errorf("%s: UpdateEventDataStore = %v, want %v", st.name, err, st.err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: UpdateEventDataStore: %v", st.name, err)
+		} else {
+			next.ID = a.ID
+			cur = next
+		}
+		if got := storeByID(t, s, a.ID); !sameStore(got, cur) {
+			t.Errorf("%s: store = %+v, want %+v", st.name, got, cur)
+		}
+		if got := storeByID(t, s, b.ID); !sameStore(got, b) {
+			t.Errorf("%s: the other store = %+v, want %+v", st.name, got, b)
+		}
+		if got := queryable(t, s, a.ID); got != st.queryable {
+			t.Errorf("%s: queryable = %v, want %v", st.name, got, st.queryable)
+		}
+		wantKeys(t, s, a.ID, keysOf("k1", evs, nil))
+	}
+	if cur.ARN != a.ARN || !cur.Created.Equal(a.Created) || cur.Name != "renamed" {
+		t.Errorf("after the updates: %+v; want the ARN and creation time of %+v", cur, a)
+	}
+}
+
+func testDropEventDataStore(t *testing.T, s sink.Store) {
+	ctx := t.Context()
+	a := newStore(t, s, "store-a", base)
+	b := newStore(t, s, "store-b", base)
+	imp := newImport(t, s, "imp-a", a.ID, base)
+	for _, id := range []string{a.ID, b.ID} {
+		w := newWriter(t, s, id)
+		appendEvents(t, w, "k1", events("e", 2, base))
+		commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k1", sink.FileImported)}})
+		closeWriter(t, w)
+	}
+	if err := s.DropEventDataStore(ctx, a.ID); err != nil {
+		t.Fatalf("DropEventDataStore: %v", err)
+	}
+	stores, err := s.EventDataStores(ctx)
+	if err != nil || len(stores) != 1 || !sameStore(stores[0], b) {
+		t.Errorf("EventDataStores after the drop = %+v, %v; want only %+v", stores, err, b)
+	}
+	if err := s.DropEventDataStore(ctx, a.ID); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("DropEventDataStore again = %v, want ErrNotFound", err)
+	}
+	if _, err := s.EventCounts(ctx, a.ID, sink.EventCountQuery{}); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("EventCounts of the dropped store = %v, want ErrNotFound", err)
+	}
+	if _, err := s.NewWriter(ctx, a.ID); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("NewWriter of the dropped store = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Import(ctx, imp.ID); err != nil {
+		t.Errorf("Import of the dropped store's import: %v", err)
+	}
+	if got, err := s.EventCounts(ctx, b.ID, sink.EventCountQuery{}); err != nil || got["k1"] != 2 {
+		t.Errorf("EventCounts of the other store = %v, %v; want its 2 events", got, err)
+	}
+	again := newStore(t, s, a.Name, base)
+	if got, err := s.EventCounts(ctx, again.ID, sink.EventCountQuery{}); err != nil || len(got) != 0 {
+		t.Errorf("EventCounts of a new store of the dropped one's name = %v, %v; want none", got, err)
 	}
 }
 

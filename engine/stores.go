@@ -1,0 +1,342 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/sink"
+)
+
+// DeletionWait is how long a deleted event data store stays
+// PENDING_DELETION, and can be restored, before PurgeDeleted removes it
+// with its events: seven days, as in CloudTrail Lake.
+const DeletionWait = 7 * 24 * time.Hour
+
+var storeNameRE = regexp.MustCompile(`^[a-zA-Z0-9._\-]{3,128}$`)
+
+// checkName refuses a name that CloudTrail would not give an event data
+// store.
+func checkName(name string) error {
+	if !storeNameRE.MatchString(name) {
+		return api.ErrInvalidParameter.New("event data store name %q must be 3 to 128 letters, digits, '.', '_' or '-'", name)
+	}
+	return nil
+}
+
+// applySettings sets on s what in asks for, and refuses the members that
+// ctimport cannot honour with the exception the API model names for them.
+func applySettings(s *sink.EventDataStore, in api.EventDataStoreSettings) error {
+	switch {
+	case len(in.AdvancedEventSelectors) > 0:
+		return api.ErrInvalidEventSelectors.New("advanced event selectors are not supported yet: an event data store keeps every event imported into it")
+	case in.MultiRegionEnabled != nil && !*in.MultiRegionEnabled:
+		return api.ErrUnsupportedOperation.New("an event data store keeps the events of every region imported into it; MultiRegionEnabled cannot be false")
+	case in.OrganizationEnabled != nil && *in.OrganizationEnabled:
+		return api.ErrUnsupportedOperation.New("ctimport does not collect the events of an organization; OrganizationEnabled cannot be true")
+	case in.KmsKeyId != "":
+		return api.ErrUnsupportedOperation.New("ctimport does not encrypt event data stores with KMS keys; KmsKeyId is not supported")
+	case in.BillingMode != "":
+		return api.ErrUnsupportedOperation.New("ctimport has no billing modes; BillingMode is not supported")
+	}
+	if p := in.RetentionPeriod; p != nil {
+		if *p < api.MinRetentionPeriod || *p > api.MaxRetentionPeriod {
+			return api.ErrInvalidParameter.New("RetentionPeriod must be %d to %d days, not %d", api.MinRetentionPeriod, api.MaxRetentionPeriod, *p)
+		}
+		s.RetentionPeriod = *p
+	}
+	if in.TerminationProtectionEnabled != nil {
+		s.TerminationProtection = *in.TerminationProtectionEnabled
+	}
+	return nil
+}
+
+// CreateEventDataStore creates an event data store, with CloudTrail Lake's
+// retention period and termination protection unless in sets them.
+func (e *Engine) CreateEventDataStore(ctx context.Context, in api.CreateEventDataStoreInput) (api.EventDataStore, error) {
+	if err := checkName(in.Name); err != nil {
+		return api.EventDataStore{}, err
+	}
+	id, now := uuid.NewString(), e.now()
+	s := sink.EventDataStore{
+		ID:                    id,
+		Name:                  in.Name,
+		ARN:                   fmt.Sprintf("arn:aws:cloudtrail:%s:%s:eventdatastore/%s", e.opts.Region, e.opts.Account, id),
+		Created:               now,
+		Updated:               now,
+		RetentionPeriod:       api.DefaultRetentionPeriod,
+		TerminationProtection: true,
+	}
+	if err := applySettings(&s, in.EventDataStoreSettings); err != nil {
+		return api.EventDataStore{}, err
+	}
+	switch {
+	case len(in.TagsList) > 0:
+		return api.EventDataStore{}, api.ErrUnsupportedOperation.New("ctimport does not tag event data stores; TagsList is not supported")
+	case in.StartIngestion != nil && *in.StartIngestion:
+		return api.EventDataStore{}, api.ErrUnsupportedOperation.New("ctimport does not ingest live events; StartIngestion cannot be true")
+	}
+	if err := e.store.CreateEventDataStore(ctx, s); err != nil {
+		return api.EventDataStore{}, storeError("create", s, err)
+	}
+	return storeOut(s), nil
+}
+
+// storeError returns the error of the store's op on s: an
+// EventDataStoreAlreadyExistsException when s's name is taken.
+func storeError(op string, s sink.EventDataStore, err error) error {
+	if errors.Is(err, sink.ErrExists) {
+		return api.ErrEventDataStoreAlreadyExists.New("an event data store named %q already exists", s.Name)
+	}
+	return fmt.Errorf("engine: %s event data store: %w", op, err)
+}
+
+// ListEventDataStores lists the event data stores, oldest first.
+func (e *Engine) ListEventDataStores(ctx context.Context, in api.ListEventDataStoresInput) (api.ListEventDataStoresOutput, error) {
+	max, err := maxResults(in.MaxResults, api.ErrInvalidMaxResults)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, err
+	}
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, fmt.Errorf("engine: list event data stores: %w", err)
+	}
+	page, next, err := paginate(stores, func(s sink.EventDataStore) string { return s.ID }, in.NextToken, "stores", max)
+	if err != nil {
+		return api.ListEventDataStoresOutput{}, err
+	}
+	out := api.ListEventDataStoresOutput{EventDataStores: []api.EventDataStore{}, NextToken: next}
+	for _, s := range page {
+		out.EventDataStores = append(out.EventDataStores, storeOut(s))
+	}
+	return out, nil
+}
+
+func storeOut(s sink.EventDataStore) api.EventDataStore {
+	status := api.EventDataStoreEnabled
+	if !s.Deleted.IsZero() {
+		status = api.EventDataStorePendingDeletion
+	}
+	return api.EventDataStore{
+		EventDataStoreArn:            s.ARN,
+		Name:                         s.Name,
+		Status:                       status,
+		RetentionPeriod:              s.RetentionPeriod,
+		TerminationProtectionEnabled: s.TerminationProtection,
+		CreatedTimestamp:             s.Created,
+		UpdatedTimestamp:             s.Updated,
+	}
+}
+
+var arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/([a-zA-Z0-9\-]{3,128})$`)
+
+// resolveStore finds the event data store named by dest: its ARN, its name
+// or its ID.
+func (e *Engine) resolveStore(ctx context.Context, dest string) (sink.EventDataStore, error) {
+	var id string
+	if len(dest) >= 4 && dest[:4] == "arn:" {
+		m := arnRE.FindStringSubmatch(dest)
+		if m == nil {
+			return sink.EventDataStore{}, api.ErrEventDataStoreARNInvalid.New("%q is not an event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>)", dest)
+		}
+		id = m[1]
+	}
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return sink.EventDataStore{}, fmt.Errorf("engine: list event data stores: %w", err)
+	}
+	for _, s := range stores {
+		if (id != "" && s.ID == id) || (id == "" && (s.Name == dest || s.ID == dest)) {
+			return s, nil
+		}
+	}
+	return sink.EventDataStore{}, api.ErrEventDataStoreNotFound.New("no event data store %q", dest)
+}
+
+// storeArg resolves the EventDataStore member of a request, which is
+// required.
+func (e *Engine) storeArg(ctx context.Context, dest string) (sink.EventDataStore, error) {
+	if dest == "" {
+		return sink.EventDataStore{}, api.ErrInvalidParameter.New("EventDataStore is required")
+	}
+	return e.resolveStore(ctx, dest)
+}
+
+// activeStore resolves dest, and refuses a store pending deletion with
+// InactiveEventDataStoreException.
+func (e *Engine) activeStore(ctx context.Context, dest string) (sink.EventDataStore, error) {
+	s, err := e.storeArg(ctx, dest)
+	if err == nil && !s.Deleted.IsZero() {
+		err = api.ErrInactiveEventDataStore.New("event data store %s is PENDING_DELETION; restore it first", s.ID)
+	}
+	return s, err
+}
+
+// GetEventDataStore describes the event data store named by its ARN, its
+// name or its ID.
+func (e *Engine) GetEventDataStore(ctx context.Context, in api.GetEventDataStoreInput) (api.EventDataStore, error) {
+	s, err := e.storeArg(ctx, in.EventDataStore)
+	if err != nil {
+		return api.EventDataStore{}, err
+	}
+	return storeOut(s), nil
+}
+
+// importInto returns the ID of an import of this Engine running into event
+// data store storeID, or "". The caller holds e.mu.
+func (e *Engine) importInto(storeID string) string {
+	for id, r := range e.runs {
+		if !r.ended() && r.storeID == storeID {
+			return id
+		}
+	}
+	return ""
+}
+
+// UpdateEventDataStore changes the name, retention period or termination
+// protection of an event data store that is not pending deletion and has no
+// import running; its ARN and ID stay.
+func (e *Engine) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDataStoreInput) (api.EventDataStore, error) {
+	s, err := e.activeStore(ctx, in.EventDataStore)
+	if err != nil {
+		return api.EventDataStore{}, err
+	}
+	if in.Name != "" {
+		if err := checkName(in.Name); err != nil {
+			return api.EventDataStore{}, err
+		}
+		s.Name = in.Name
+	}
+	if err := applySettings(&s, in.EventDataStoreSettings); err != nil {
+		return api.EventDataStore{}, err
+	}
+	s.Updated = e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id := e.importInto(s.ID); id != "" {
+		return api.EventDataStore{}, api.ErrEventDataStoreHasOngoingImport.New("import %s into event data store %s is running", id, s.ID)
+	}
+	if err := e.store.UpdateEventDataStore(ctx, s); err != nil {
+		return api.EventDataStore{}, storeError("update", s, err)
+	}
+	return storeOut(s), nil
+}
+
+// DeleteEventDataStore puts an event data store that has termination
+// protection off and no import running in PENDING_DELETION: queries no
+// longer find it, imports into it are refused, and PurgeDeleted removes it
+// once DeletionWait has passed, unless RestoreEventDataStore brings it back.
+func (e *Engine) DeleteEventDataStore(ctx context.Context, in api.DeleteEventDataStoreInput) (api.DeleteEventDataStoreOutput, error) {
+	s, err := e.activeStore(ctx, in.EventDataStore)
+	if err != nil {
+		return api.DeleteEventDataStoreOutput{}, err
+	}
+	if s.TerminationProtection {
+		return api.DeleteEventDataStoreOutput{}, api.ErrEventDataStoreTerminationProtected.New("event data store %s has termination protection; turn it off with UpdateEventDataStore first", s.ID)
+	}
+	now := e.now()
+	s.Deleted, s.Updated = now, now
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id := e.importInto(s.ID); id != "" {
+		return api.DeleteEventDataStoreOutput{}, api.ErrEventDataStoreHasOngoingImport.New("import %s into event data store %s is running", id, s.ID)
+	}
+	if err := e.store.UpdateEventDataStore(ctx, s); err != nil {
+		return api.DeleteEventDataStoreOutput{}, fmt.Errorf("engine: delete event data store: %w", err)
+	}
+	return api.DeleteEventDataStoreOutput{}, nil
+}
+
+// RestoreEventDataStore brings back, ENABLED and with all its events, an
+// event data store deleted less than DeletionWait ago. One deleted longer
+// ago is removed, and reported not found.
+func (e *Engine) RestoreEventDataStore(ctx context.Context, in api.RestoreEventDataStoreInput) (api.EventDataStore, error) {
+	s, err := e.storeArg(ctx, in.EventDataStore)
+	if err != nil {
+		return api.EventDataStore{}, err
+	}
+	if s.Deleted.IsZero() {
+		return api.EventDataStore{}, api.ErrInvalidEventDataStoreStatus.New("event data store %s is %s; only one that is %s can be restored", s.ID, api.EventDataStoreEnabled, api.EventDataStorePendingDeletion)
+	}
+	if e.expired(s) {
+		if err := e.drop(ctx, s); err != nil {
+			return api.EventDataStore{}, err
+		}
+		return api.EventDataStore{}, api.ErrEventDataStoreNotFound.New("event data store %s was deleted more than %d days ago; its events are removed", s.ID, int(DeletionWait.Hours()/24))
+	}
+	s.Deleted, s.Updated = time.Time{}, e.now()
+	if err := e.store.UpdateEventDataStore(ctx, s); err != nil {
+		return api.EventDataStore{}, fmt.Errorf("engine: restore event data store: %w", err)
+	}
+	return storeOut(s), nil
+}
+
+// expired reports whether s has been pending deletion for DeletionWait.
+func (e *Engine) expired(s sink.EventDataStore) bool {
+	return !s.Deleted.IsZero() && !e.now().Before(s.Deleted.Add(DeletionWait))
+}
+
+func (e *Engine) drop(ctx context.Context, s sink.EventDataStore) error {
+	if err := e.store.DropEventDataStore(ctx, s.ID); err != nil {
+		return fmt.Errorf("engine: remove event data store %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// PurgeDeleted removes, with their events, the event data stores that have
+// been PENDING_DELETION for DeletionWait, and returns their IDs. The
+// commands that open a database for writing call it.
+func (e *Engine) PurgeDeleted(ctx context.Context) ([]string, error) {
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: purge event data stores: %w", err)
+	}
+	var purged []string
+	for _, s := range stores {
+		if !e.expired(s) {
+			continue
+		}
+		if err := e.drop(ctx, s); err != nil {
+			return purged, err
+		}
+		purged = append(purged, s.ID)
+	}
+	return purged, nil
+}
+
+// Purge removes an event data store that is PENDING_DELETION, with its
+// events, at once rather than after DeletionWait. CloudTrail Lake has no
+// such operation: it is not part of the API.
+func (e *Engine) Purge(ctx context.Context, dest string) error {
+	s, err := e.storeArg(ctx, dest)
+	if err != nil {
+		return err
+	}
+	if s.Deleted.IsZero() {
+		return api.ErrInvalidEventDataStoreStatus.New("event data store %s is %s; delete it first", s.ID, api.EventDataStoreEnabled)
+	}
+	return e.drop(ctx, s)
+}
+
+// checkQueryStores refuses a statement that names an event data store
+// pending deletion, by its ID in any case, with
+// InactiveEventDataStoreException.
+func (e *Engine) checkQueryStores(ctx context.Context, statement string) error {
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: list event data stores: %w", err)
+	}
+	lower := strings.ToLower(statement)
+	for _, s := range stores {
+		if !s.Deleted.IsZero() && strings.Contains(lower, strings.ToLower(s.ID)) {
+			return api.ErrInactiveEventDataStore.New("event data store %s is PENDING_DELETION; restore it to query it", s.ID)
+		}
+	}
+	return nil
+}
