@@ -5,12 +5,14 @@
 //
 // Every API request is a signed POST to "/" naming its operation in the
 // X-Amz-Target header. Besides, GET /healthz answers whether the server is
-// up and GET /metrics gives its metrics in the Prometheus exposition
-// format; neither needs a signature.
+// up, to anyone, and GET /metrics gives its metrics in the Prometheus
+// exposition format to a caller that authenticates with an access key ID
+// and its secret by HTTP Basic authentication, unless Config.OpenMetrics.
 package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"io"
 	"log/slog"
@@ -61,6 +63,10 @@ type Config struct {
 	Keys sigv4.Keys
 	// Roles are the roles of the keys; a key with none is RoleAdmin.
 	Roles map[string]Role
+	// OpenMetrics serves /metrics to anyone. Otherwise /metrics asks for
+	// HTTP Basic authentication with an access key ID and its secret, of
+	// any role, as a Prometheus scrape config's basic_auth sends them.
+	OpenMetrics bool
 	// MaxBodyBytes limits the size of a request body; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -82,14 +88,16 @@ type Config struct {
 
 // Server is an http.Handler serving the CloudTrail API over an Engine.
 type Server struct {
-	verifier *sigv4.Verifier
-	maxBody  int64
-	log      *slog.Logger
-	ops      map[string]operation
-	metrics  *metrics
-	roles    map[string]Role
-	owners   owners // of the queries started through the server
-	limiter  *limiter
+	verifier    *sigv4.Verifier
+	maxBody     int64
+	log         *slog.Logger
+	ops         map[string]operation
+	metrics     *metrics
+	roles       map[string]Role
+	keys        sigv4.Keys // for /metrics
+	openMetrics bool
+	owners      owners // of the queries started through the server
+	limiter     *limiter
 }
 
 // operation decodes a request body, runs the operation and returns its
@@ -118,13 +126,15 @@ func New(cfg Config) (*Server, error) {
 		now = time.Now
 	}
 	return &Server{
-		verifier: &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
-		maxBody:  cfg.MaxBodyBytes,
-		log:      cfg.Logger,
-		ops:      operations(cfg.Engine),
-		metrics:  newMetrics(cfg.Engine, cfg.Logger),
-		roles:    cfg.Roles,
-		limiter:  newLimiter(cfg.MaxConcurrentRequests, cfg.MaxRequestsPerSecond, now),
+		verifier:    &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
+		maxBody:     cfg.MaxBodyBytes,
+		log:         cfg.Logger,
+		ops:         operations(cfg.Engine),
+		metrics:     newMetrics(cfg.Engine, cfg.Logger),
+		roles:       cfg.Roles,
+		keys:        cfg.Keys,
+		openMetrics: cfg.OpenMetrics,
+		limiter:     newLimiter(cfg.MaxConcurrentRequests, cfg.MaxRequestsPerSecond, now),
 	}, nil
 }
 
@@ -176,6 +186,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		if !s.openMetrics && !s.knownKey(r.BasicAuth()) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="ctimport metrics"`)
+			http.Error(w, "metrics need HTTP Basic authentication with an access key ID and its secret", http.StatusUnauthorized)
+			return
+		}
 		s.metrics.handler.ServeHTTP(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		s.serveAPI(w, r)
@@ -183,6 +198,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
 		s.writeError(w, "", http.StatusNotFound, errUnknownOperation.New("%s %s is not an operation: send a signed POST to / with an X-Amz-Target header", r.Method, r.URL.Path))
 	}
+}
+
+// knownKey reports whether secret is that of access key id, as
+// Request.BasicAuth returns them; ok false is never known.
+func (s *Server) knownKey(id, secret string, ok bool) bool {
+	want, found := s.keys[id]
+	return ok && found && subtle.ConstantTimeCompare([]byte(secret), []byte(want)) == 1
 }
 
 // call is what the log and the metrics record of one API request.

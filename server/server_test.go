@@ -238,6 +238,7 @@ type request struct {
 	ctype   string // Content-Type; "" sends none
 	body    string
 	key     *sigv4.Key    // signs the request when set
+	basic   *sigv4.Key    // authenticates the request by HTTP Basic when set
 	skew    time.Duration // added to the signing time
 	service string        // the signing service; "" means server.Service
 }
@@ -295,6 +296,9 @@ func (f *fixture) request(r request) *http.Request {
 		if err := sigv4.Sign(req, []byte(r.body), *r.key, region, cmp.Or(r.service, server.Service), time.Now().Add(r.skew)); err != nil {
 			f.t.Fatal(err)
 		}
+	}
+	if r.basic != nil {
+		req.SetBasicAuth(r.basic.AccessKeyID, r.basic.SecretAccessKey)
 	}
 	return req
 }
@@ -891,7 +895,7 @@ func TestInternalError(t *testing.T) {
 // text parser reads them.
 func (f *fixture) scrape() map[string]*dto.MetricFamily {
 	f.t.Helper()
-	resp := f.do(request{method: http.MethodGet, path: "/metrics"})
+	resp := f.do(request{method: http.MethodGet, path: "/metrics", basic: &readKey})
 	if resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "text/plain") {
 		f.t.Fatalf("GET /metrics: HTTP %d, %s", resp.status, resp.header.Get("Content-Type"))
 	}
@@ -1109,27 +1113,39 @@ func (h heldSource) Open(ctx context.Context, key string) (io.ReadCloser, s3scan
 	return h.Source.Open(ctx, key)
 }
 
-// TestUnsignedPaths checks /healthz and /metrics, which need no signature.
+// TestUnsignedPaths checks /healthz and /metrics, which need no signature:
+// /metrics asks for HTTP Basic authentication with a key of the server.
 func TestUnsignedPaths(t *testing.T) {
 	f := newFixture(t, config{store: memsink.New()})
+	const metricsType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+	wrong := sigv4.Key{AccessKeyID: readKey.AccessKeyID, SecretAccessKey: wrongSecret}
+	unknown := sigv4.Key{AccessKeyID: "AKIDUNKNOWN00009", SecretAccessKey: readKey.SecretAccessKey}
 	tests := []struct {
 		method, path string
+		basic        *sigv4.Key
 		status       int
 		body         string // "" checks nothing but for HEAD, which has none
 		ctype        string
 	}{
-		{http.MethodGet, "/healthz", 200, "ok\n", "text/plain; charset=utf-8"},
-		{http.MethodHead, "/healthz", 200, "", "text/plain; charset=utf-8"},
-		{http.MethodGet, "/metrics", 200, "# HELP ctimport_imports_running", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"},
-		{http.MethodHead, "/metrics", 200, "", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"},
-		{http.MethodPost, "/healthz", 404, `"__type":"UnknownOperationException"`, jsonType},
-		{http.MethodDelete, "/metrics", 404, `"__type":"UnknownOperationException"`, jsonType},
-		{http.MethodGet, "/healthz/", 404, `"__type":"UnknownOperationException"`, jsonType},
+		{http.MethodGet, "/healthz", nil, 200, "ok\n", "text/plain; charset=utf-8"},
+		{http.MethodHead, "/healthz", nil, 200, "", "text/plain; charset=utf-8"},
+		{http.MethodGet, "/metrics", &readKey, 200, "# HELP ctimport_imports_running", metricsType},
+		{http.MethodHead, "/metrics", &goodKey, 200, "", metricsType},
+		{http.MethodGet, "/metrics", nil, 401, "Basic authentication", "text/plain; charset=utf-8"},
+		{http.MethodGet, "/metrics", &wrong, 401, "Basic authentication", "text/plain; charset=utf-8"},
+		{http.MethodGet, "/metrics", &unknown, 401, "Basic authentication", "text/plain; charset=utf-8"},
+		{http.MethodPost, "/healthz", nil, 404, `"__type":"UnknownOperationException"`, jsonType},
+		{http.MethodDelete, "/metrics", &goodKey, 404, `"__type":"UnknownOperationException"`, jsonType},
+		{http.MethodGet, "/healthz/", nil, 404, `"__type":"UnknownOperationException"`, jsonType},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+		name := tt.method + " " + tt.path
+		if tt.basic != nil {
+			name += " as " + tt.basic.AccessKeyID
+		}
+		t.Run(name, func(t *testing.T) {
 			f := f.with(t)
-			resp := f.do(request{method: tt.method, path: tt.path})
+			resp := f.do(request{method: tt.method, path: tt.path, basic: tt.basic})
 			if resp.status != tt.status || resp.header.Get("Content-Type") != tt.ctype {
 				t.Errorf("HTTP %d, %s; want %d, %s", resp.status, resp.header.Get("Content-Type"), tt.status, tt.ctype)
 			}

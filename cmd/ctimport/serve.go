@@ -124,7 +124,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), MaxConcurrentRequests: maxRequests, MaxRequestsPerSecond: perSecond, Logger: log})
+	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), MaxConcurrentRequests: maxRequests, MaxRequestsPerSecond: perSecond, OpenMetrics: a.has("open-metrics"), Logger: log})
 	if err != nil {
 		ln.Close()
 		return err

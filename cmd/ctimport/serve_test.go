@@ -1158,7 +1158,12 @@ func TestServeHealthMetrics(t *testing.T) {
 	s := h.serve(s3Creds(srv), "--s3-endpoint-url", srv.Endpoint())
 	get := func(path string) (int, string, http.Header) {
 		t.Helper()
-		resp, err := http.Get(s.url + path)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(serveKeyID, serveSecret)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
