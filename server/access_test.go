@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
+	"github.com/ctimport/ctimport/internal/awsmodel"
 	"github.com/ctimport/ctimport/server"
 )
 
@@ -45,6 +47,14 @@ func TestRoles(t *testing.T) {
 		{"GetQueryResults", `{"QueryId":"` + adminQuery + `"}`, true},
 		{"CancelQuery", `{"QueryId":"` + readQuery + `"}`, true},
 		{"CancelQuery", `{"QueryId":"` + adminQuery + `"}`, false},
+	}
+	var covered []string
+	for _, tc := range tests {
+		covered = append(covered, tc.op)
+	}
+	slices.Sort(covered)
+	if want := awsmodel.Operations(); !slices.Equal(slices.Compact(covered), want) {
+		t.Errorf("roles tested with %v, want every operation of the model %v", slices.Compact(covered), want)
 	}
 	for _, tc := range tests {
 		for _, role := range []server.Role{server.RoleAdmin, server.RoleRead} {
