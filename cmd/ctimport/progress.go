@@ -87,11 +87,29 @@ func summary(p engine.Progress, now time.Time) string {
 // refresh is how often the progress bar is drawn anew.
 const refresh = 250 * time.Millisecond
 
-// showProgress draws, on the terminal w, the progress that get tells,
+// terminal is where start-import draws its progress: while a bar is
+// drawn, what is written to it goes above the bar, which would otherwise
+// draw over it.
+type terminal struct {
+	w  io.Writer
+	mu sync.Mutex
+	p  *mpb.Progress // while a bar is drawn
+}
+
+func (t *terminal) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.p != nil {
+		return t.p.Write(b)
+	}
+	return t.w.Write(b)
+}
+
+// showProgress draws, on the terminal t, the progress that get tells,
 // until stop is closed; then it takes the bar off again. When the bytes to
 // read are known, the bar fills with the bytes committed, and tells their
 // rate and the time left; otherwise a spinner turns beside the counts.
-func showProgress(w io.Writer, get func(now time.Time) (status, bool), stop <-chan struct{}) {
+func showProgress(t *terminal, get func(now time.Time) (status, bool), stop <-chan struct{}) {
 	var st status
 	var ok bool
 	tick := time.NewTicker(refresh)
@@ -110,7 +128,7 @@ func showProgress(w io.Writer, get func(now time.Time) (status, bool), stop <-ch
 		defer mu.Unlock()
 		return st.text
 	}, decor.WCSyncSpaceR)
-	p := mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(refresh), mpb.WithAutoRefresh())
+	p := mpb.New(mpb.WithOutput(t.w), mpb.WithRefreshRate(refresh), mpb.WithAutoRefresh())
 	var bar *mpb.Bar
 	if st.sized {
 		bar = p.New(st.total, mpb.BarStyle(), mpb.PrependDecorators(text),
@@ -119,12 +137,18 @@ func showProgress(w io.Writer, get func(now time.Time) (status, bool), stop <-ch
 	} else {
 		bar = p.New(0, mpb.SpinnerStyle(), mpb.PrependDecorators(text))
 	}
+	t.mu.Lock()
+	t.p = p
+	t.mu.Unlock()
 	last := time.Now()
 	for {
 		select {
 		case <-stop:
+			t.mu.Lock()
+			defer t.mu.Unlock()
 			bar.Abort(true)
 			p.Wait()
+			t.p = nil
 			return
 		case now := <-tick.C:
 			next, ok := get(now)

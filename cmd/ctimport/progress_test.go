@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -103,25 +104,28 @@ func TestProgressStatus(t *testing.T) {
 }
 
 // TestShowProgress draws a bar and a spinner into a buffer and checks
-// that they show the counts, and the bar its percentage and the time left,
-// and that showProgress returns once stop is closed.
+// that they show the counts, and the bar its percentage and the time left;
+// that a line written to the terminal meanwhile is shown too; and that
+// showProgress returns once stop is closed.
 func TestShowProgress(t *testing.T) {
+	const line = "SIGINT: stopping import 42\n"
 	for _, tc := range []struct {
 		name string
 		st   status
 		want []string
 	}{
-		{"bar", status{text: "files 1/2  events 10", sized: true, done: 50, total: 100}, []string{"files 1/2  events 10", "50 %", "ETA"}},
-		{"spinner", status{text: "prefixes 0/1  files 3"}, []string{"prefixes 0/1  files 3"}},
+		{"bar", status{text: "files 1/2  events 10", sized: true, done: 50, total: 100}, []string{"files 1/2  events 10", "50 %", "ETA", line}},
+		{"spinner", status{text: "prefixes 0/1  files 3"}, []string{"prefixes 0/1  files 3", line}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out syncBuffer
+			term := &terminal{w: &out}
 			stop := make(chan struct{})
 			done := make(chan struct{})
 			calls := 0
 			go func() {
 				defer close(done)
-				showProgress(&out, func(time.Time) (status, bool) {
+				showProgress(term, func(time.Time) (status, bool) {
 					calls++
 					return tc.st, calls > 1
 				}, stop)
@@ -129,6 +133,9 @@ func TestShowProgress(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for !strings.Contains(out.String(), tc.st.text) && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
+			}
+			if _, err := io.WriteString(term, line); err != nil {
+				t.Fatal(err)
 			}
 			time.Sleep(3 * refresh)
 			close(stop)

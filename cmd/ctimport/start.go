@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -202,10 +203,13 @@ func (c *cli) follow(ctx context.Context, svc api.Service, id string, sig <-chan
 	}
 	var wg sync.WaitGroup
 	quit := make(chan struct{})
-	wg.Go(func() { c.stopOnRequest(ctx, svc, id, sig, here, quit) })
+	out := io.Writer(c.stderr)
 	if c.stderrIsTerminal() {
-		wg.Go(func() { showProgress(c.stderr, t.status, quit) })
+		term := &terminal{w: c.stderr}
+		out = term
+		wg.Go(func() { showProgress(term, t.status, quit) })
 	}
+	wg.Go(func() { c.stopOnRequest(ctx, svc, id, sig, here, quit, out) })
 	end, err := t.wait(ctx)
 	close(quit)
 	wg.Wait()
@@ -241,8 +245,9 @@ func (c *cli) report(end ending) error {
 // stopOnRequest stops import id through svc on the first SIGINT or
 // SIGTERM from sig and, with stopFile, when stop-import of another process
 // asks for it in the stop file; a second SIGINT quits the process at once.
-// It returns once quit is closed and the stop it asked for has returned.
-func (c *cli) stopOnRequest(ctx context.Context, svc api.Service, id string, sig <-chan os.Signal, stopFile bool, quit <-chan struct{}) {
+// It tells what it does on out. It returns once quit is closed and the
+// stop it asked for has returned.
+func (c *cli) stopOnRequest(ctx context.Context, svc api.Service, id string, sig <-chan os.Signal, stopFile bool, quit <-chan struct{}, out io.Writer) {
 	var asked <-chan time.Time
 	if stopFile {
 		tick := time.NewTicker(time.Second)
@@ -257,10 +262,10 @@ func (c *cli) stopOnRequest(ctx context.Context, svc api.Service, id string, sig
 			return
 		}
 		stopped = true
-		fmt.Fprintf(c.stderr, "\r%s: stopping import %s; files read in full are committed\n", why, id)
+		fmt.Fprintf(out, "%s: stopping import %s; files read in full are committed\n", why, id)
 		stopping.Go(func() {
 			if _, err := svc.StopImport(context.WithoutCancel(ctx), api.StopImportInput{ImportId: id}); err != nil {
-				fmt.Fprintf(c.stderr, "\rstopping import %s: %v\n", id, err)
+				fmt.Fprintf(out, "stopping import %s: %v\n", id, err)
 			}
 		})
 	}
@@ -268,7 +273,7 @@ func (c *cli) stopOnRequest(ctx context.Context, svc api.Service, id string, sig
 		select {
 		case s := <-sig:
 			if s == os.Interrupt && stopped {
-				fmt.Fprintf(c.stderr, "\rinterrupted again: quitting without waiting for import %s to stop; it ends STOPPED\n", id)
+				fmt.Fprintf(c.stderr, "\ninterrupted again: quitting without waiting for import %s to stop; it ends STOPPED\n", id)
 				os.Exit(exitInterrupted)
 			}
 			stop(s.String())
