@@ -52,6 +52,8 @@ var (
 var (
 	ErrQueryIdNotFound      = &Exception{Name: "QueryIdNotFoundException"}
 	ErrInactiveQuery        = &Exception{Name: "InactiveQueryException"}
+	ErrInvalidDateRange     = &Exception{Name: "InvalidDateRangeException"}
+	ErrInvalidQueryStatus   = &Exception{Name: "InvalidQueryStatusException"}
 	ErrMaxConcurrentQueries = &Exception{Name: "MaxConcurrentQueriesException"}
 	ErrUnsupportedOperation = &Exception{Name: "UnsupportedOperationException"}
 )

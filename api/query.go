@@ -20,6 +20,11 @@ func (s QueryStatus) Done() bool {
 	return s == QueryFinished || s == QueryFailed || s == QueryCancelled || s == QueryTimedOut
 }
 
+// Valid reports whether s is one of the query statuses.
+func (s QueryStatus) Valid() bool {
+	return s == QueryQueued || s == QueryRunning || s.Done()
+}
+
 // StartQueryInput starts a query. QueryParameters take the places of the
 // statement's ? placeholders, in order.
 type StartQueryInput struct {
@@ -103,6 +108,31 @@ type CancelQueryOutput struct {
 	QueryId                      string      `json:"QueryId"`
 	QueryStatus                  QueryStatus `json:"QueryStatus"`
 	EventDataStoreOwnerAccountId string      `json:"EventDataStoreOwnerAccountId,omitempty"`
+}
+
+// ListQueriesInput filters and pages ListQueries. EventDataStore, the ARN
+// or ID of an event data store, is required; StartTime and EndTime bound
+// the queries' creation times.
+type ListQueriesInput struct {
+	EventDataStore string      `json:"EventDataStore"`
+	NextToken      string      `json:"NextToken,omitempty"`
+	MaxResults     int         `json:"MaxResults,omitempty"`
+	StartTime      *time.Time  `json:"StartTime,omitempty"`
+	EndTime        *time.Time  `json:"EndTime,omitempty"`
+	QueryStatus    QueryStatus `json:"QueryStatus,omitempty"`
+}
+
+// QueryListItem is one entry of ListQueries.
+type QueryListItem struct {
+	QueryId      string      `json:"QueryId"`
+	QueryStatus  QueryStatus `json:"QueryStatus"`
+	CreationTime time.Time   `json:"CreationTime"`
+}
+
+// ListQueriesOutput is one page of ListQueries.
+type ListQueriesOutput struct {
+	Queries   []QueryListItem `json:"Queries"`
+	NextToken string          `json:"NextToken,omitempty"`
 }
 
 // GetEventDataStoreInput names an event data store by ARN, name or ID.

@@ -62,4 +62,7 @@ type Service interface {
 	GetQueryResults(ctx context.Context, in GetQueryResultsInput) (GetQueryResultsOutput, error)
 	// CancelQuery cancels a query that is QUEUED or RUNNING.
 	CancelQuery(ctx context.Context, in CancelQueryInput) (CancelQueryOutput, error)
+	// ListQueries lists the queries of the past seven days that name an
+	// event data store, newest first, with their status and creation time.
+	ListQueries(ctx context.Context, in ListQueriesInput) (ListQueriesOutput, error)
 }

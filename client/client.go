@@ -175,6 +175,11 @@ func (c *Client) StopImport(ctx context.Context, in api.StopImportInput) (api.Im
 	return call[api.Import](ctx, c, "StopImport", in)
 }
 
+// ListQueries calls the server's ListQueries.
+func (c *Client) ListQueries(ctx context.Context, in api.ListQueriesInput) (api.ListQueriesOutput, error) {
+	return call[api.ListQueriesOutput](ctx, c, "ListQueries", in)
+}
+
 // ListImports calls the server's ListImports.
 func (c *Client) ListImports(ctx context.Context, in api.ListImportsInput) (api.ListImportsOutput, error) {
 	return call[api.ListImportsOutput](ctx, c, "ListImports", in)

@@ -183,6 +183,7 @@ type Engine struct {
 	queries  map[string]*query
 	order    []*query // the kept queries, oldest first
 	held     int64    // bytes the kept queries' results take, of QueryResultBytes
+	history  history
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -199,6 +200,7 @@ func New(store sink.Store, opts Options) *Engine {
 		opts:       opts,
 		runs:       make(map[string]*run),
 		queries:    make(map[string]*query),
+		history:    history{byID: make(map[string]*queryRecord)},
 		querySlots: semaphore.NewWeighted(int64(opts.MaxRunningQueries)),
 	}
 }
@@ -282,7 +284,7 @@ func (e *Engine) Query(ctx context.Context, statement string, args ...any) (sink
 	if statement == "" {
 		return nil, api.ErrInvalidQueryStatement.New("the query statement is empty")
 	}
-	if err := e.checkQueryStores(ctx, statement); err != nil {
+	if _, err := e.queryStores(ctx, statement); err != nil {
 		return nil, err
 	}
 	rows, err := e.store.Query(ctx, statement, args...)

@@ -201,7 +201,8 @@ func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.St
 		}
 		args[i] = p
 	}
-	if err := e.checkQueryStores(ctx, in.QueryStatement); err != nil {
+	stores, err := e.queryStores(ctx, in.QueryStatement)
+	if err != nil {
 		return api.StartQueryOutput{}, err
 	}
 	if c, ok := e.store.(sink.QueryChecker); ok {
@@ -233,6 +234,7 @@ func (e *Engine) StartQuery(ctx context.Context, in api.StartQueryInput) (api.St
 	}
 	e.queries[q.id] = q
 	e.order = append(e.order, q)
+	e.history.add(&queryRecord{id: q.id, created: q.created, stores: stores, q: q}, q.created)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -262,6 +264,7 @@ func (e *Engine) forgetQuery() bool {
 		if q.snapshot().status.Done() {
 			delete(e.queries, q.id)
 			e.order = slices.Delete(e.order, i, i+1)
+			e.history.forget(q)
 			e.held -= q.held
 			q.held = 0
 			return true
@@ -352,12 +355,23 @@ func (e *Engine) collect(q *query) (results, error) {
 // DescribeQuery describes a query. Its statistics count the rows read as
 // EventsMatched; EventsScanned counts the events the query read from event
 // data stores and BytesScanned estimates their stored bytes, once the query
-// has ended, where the store tells (0 otherwise).
+// has ended, where the store tells (0 otherwise). Of a query whose results
+// the Engine has forgotten but ListQueries still lists, it tells only the
+// status and creation time.
 func (e *Engine) DescribeQuery(ctx context.Context, in api.DescribeQueryInput) (api.DescribeQueryOutput, error) {
 	if in.QueryAlias != "" || in.RefreshId != "" {
 		return api.DescribeQueryOutput{}, api.ErrInvalidParameter.New("query templates and dashboards are not supported; give QueryId, not QueryAlias or RefreshId")
 	}
 	q, err := e.findQuery(ctx, in.QueryId, in.EventDataStore, in.EventDataStoreOwnerAccountId)
+	if errors.Is(err, api.ErrQueryIdNotFound) {
+		if it, ok := e.recorded(in.QueryId); ok {
+			return api.DescribeQueryOutput{
+				QueryId:         it.QueryId,
+				QueryStatus:     it.QueryStatus,
+				QueryStatistics: &api.QueryStatisticsForDescribeQuery{CreationTime: &it.CreationTime},
+			}, nil
+		}
+	}
 	if err != nil {
 		return api.DescribeQueryOutput{}, err
 	}

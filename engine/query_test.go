@@ -445,8 +445,11 @@ func TestQueryLimit(t *testing.T) {
 		}
 	}
 	q.start(q.eng, "SELECT 1")
-	if _, err := q.eng.DescribeQuery(q.ctx, api.DescribeQueryInput{QueryId: ids[3]}); !isExc(err, api.ErrQueryIdNotFound) {
-		t.Errorf("DescribeQuery of the forgotten query: %v, want QueryIdNotFoundException", err)
+	if _, err := q.eng.GetQueryResults(q.ctx, api.GetQueryResultsInput{QueryId: ids[3]}); !isExc(err, api.ErrQueryIdNotFound) {
+		t.Errorf("GetQueryResults of the forgotten query: %v, want QueryIdNotFoundException", err)
+	}
+	if d := q.describe(q.eng, ids[3]); d.QueryStatus != api.QueryCancelled {
+		t.Errorf("DescribeQuery of the forgotten query tells %s, want CANCELLED", d.QueryStatus)
 	}
 	for _, i := range []int{0, 7} {
 		if _, err := q.eng.DescribeQuery(q.ctx, api.DescribeQueryInput{QueryId: ids[i]}); err != nil {

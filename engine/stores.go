@@ -324,19 +324,24 @@ func (e *Engine) Purge(ctx context.Context, dest string) error {
 	return e.drop(ctx, s)
 }
 
-// checkQueryStores refuses a statement that names an event data store
-// pending deletion, by its ID in any case, with
+// queryStores returns the IDs of the event data stores a statement names,
+// by their ID in any case, and refuses one pending deletion with
 // InactiveEventDataStoreException.
-func (e *Engine) checkQueryStores(ctx context.Context, statement string) error {
+func (e *Engine) queryStores(ctx context.Context, statement string) ([]string, error) {
 	stores, err := e.store.EventDataStores(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: list event data stores: %w", err)
+		return nil, fmt.Errorf("engine: list event data stores: %w", err)
 	}
 	lower := strings.ToLower(statement)
+	var ids []string
 	for _, s := range stores {
-		if !s.Deleted.IsZero() && strings.Contains(lower, strings.ToLower(s.ID)) {
-			return api.ErrInactiveEventDataStore.New("event data store %s is PENDING_DELETION; restore it to query it", s.ID)
+		if !strings.Contains(lower, strings.ToLower(s.ID)) {
+			continue
 		}
+		if !s.Deleted.IsZero() {
+			return nil, api.ErrInactiveEventDataStore.New("event data store %s is PENDING_DELETION; restore it to query it", s.ID)
+		}
+		ids = append(ids, s.ID)
 	}
-	return nil
+	return ids, nil
 }

@@ -32,6 +32,7 @@ var readOperations = map[string]bool{
 	"DescribeQuery":       true,
 	"GetQueryResults":     true,
 	"CancelQuery":         true,
+	"ListQueries":         true,
 }
 
 // maxOwners is how many queries the server remembers the starter of.

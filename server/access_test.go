@@ -47,6 +47,7 @@ func TestRoles(t *testing.T) {
 		{"GetQueryResults", `{"QueryId":"` + adminQuery + `"}`, true},
 		{"CancelQuery", `{"QueryId":"` + readQuery + `"}`, true},
 		{"CancelQuery", `{"QueryId":"` + adminQuery + `"}`, false},
+		{"ListQueries", `{"EventDataStore":"` + arn + `"}`, true},
 	}
 	var covered []string
 	for _, tc := range tests {

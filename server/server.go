@@ -145,6 +145,7 @@ func operations(svc api.Service) map[string]operation {
 		"GetImport":             handle(svc.GetImport),
 		"StopImport":            handle(svc.StopImport),
 		"ListImports":           handle(svc.ListImports),
+		"ListQueries":           handle(svc.ListQueries),
 		"ListImportFailures":    handle(svc.ListImportFailures),
 		"CreateEventDataStore":  handle(svc.CreateEventDataStore),
 		"GetEventDataStore":     handle(svc.GetEventDataStore),

@@ -524,6 +524,13 @@ func TestOperations(t *testing.T) {
 				t.Errorf("the engine has the query %s, %v", d.QueryStatus, err)
 			}
 		}},
+		{"ListQueries", func() string {
+			return `{"EventDataStore":"` + arn + `","StartTime":1000000000,"QueryStatus":"FINISHED","MaxResults":10}`
+		}, 1, func(t *testing.T, out map[string]any) {
+			if path(out, "Queries", 0, "QueryId") != queryID || path(out, "Queries", 0, "QueryStatus") != "FINISHED" || path(out, "Queries", 1) != nil {
+				t.Errorf("ListQueries returned %v, want query %s FINISHED", out, queryID)
+			}
+		}},
 		{"UpdateEventDataStore", func() string {
 			return `{"EventDataStore":"` + arn + `","Name":"renamed","RetentionPeriod":30,"TerminationProtectionEnabled":false}`
 		}, 2, func(t *testing.T, out map[string]any) {

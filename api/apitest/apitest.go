@@ -522,6 +522,38 @@ func testQueries(t *testing.T, s api.Service) {
 	if _, err := s.CancelQuery(ctx, api.CancelQueryInput{QueryId: q.QueryId}); !errors.Is(err, api.ErrInactiveQuery) {
 		t.Errorf("CancelQuery of a FINISHED query = %v, want InactiveQueryException", err)
 	}
+
+	slow, err := s.StartQuery(ctx, api.StartQueryInput{QueryStatement: "SELECT count(*) FROM range(9223372036854775807), " + storeID(trail)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CancelQuery(ctx, api.CancelQueryInput{QueryId: slow.QueryId}); err != nil {
+		t.Fatalf("CancelQuery of a new query: %v", err)
+	}
+	want := []api.QueryStatus{api.QueryCancelled, api.QueryFinished}
+	var listed []api.QueryListItem
+	list := api.ListQueriesInput{EventDataStore: trail.EventDataStoreArn, MaxResults: 1}
+	for {
+		out, err := s.ListQueries(ctx, list)
+		if err != nil || len(out.Queries) > 1 || len(listed) > len(want) {
+			t.Fatalf("ListQueries(%+v) = %+v, %v", list, out, err)
+		}
+		listed = append(listed, out.Queries...)
+		if list.NextToken = out.NextToken; list.NextToken == "" {
+			break
+		}
+	}
+	if len(listed) != 2 || listed[0].QueryId != slow.QueryId || listed[1].QueryId != q.QueryId ||
+		!slices.Equal([]api.QueryStatus{listed[0].QueryStatus, listed[1].QueryStatus}, want) {
+		t.Errorf("ListQueries lists %+v, want the cancelled query, then the finished one", listed)
+	}
+	for _, it := range listed {
+		checkTime(t, "CreationTime of "+it.QueryId, it.CreationTime)
+	}
+	finished, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: storeID(trail), QueryStatus: api.QueryFinished, EndTime: &listed[0].CreationTime})
+	if err != nil || len(finished.Queries) != 1 || finished.Queries[0].QueryId != q.QueryId {
+		t.Errorf("ListQueries of the FINISHED queries = %+v, %v; want %s", finished, err, q.QueryId)
+	}
 }
 
 // testExceptions checks the exception each bad input is answered with.
@@ -529,6 +561,7 @@ func testExceptions(t *testing.T, s api.Service) {
 	trail := createStore(t, s, "trail")
 	other := createStore(t, s, "other")
 	yes, no := true, false
+	later := day.Add(time.Hour)
 	selectors := api.EventDataStoreSettings{AdvancedEventSelectors: []api.AdvancedEventSelector{
 		{Name: "management", FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventCategory", Equals: []string{"Management"}}}},
 	}}
@@ -711,6 +744,26 @@ func testExceptions(t *testing.T, s api.Service) {
 			_, err := s.GetQueryResults(ctx, api.GetQueryResultsInput{QueryId: unknownID, MaxQueryResults: 5000})
 			return err
 		}, api.ErrInvalidMaxResults},
+		{"queries of no store", func(ctx context.Context) error {
+			_, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: "nowhere"})
+			return err
+		}, api.ErrEventDataStoreNotFound},
+		{"queries of a wrong status", func(ctx context.Context) error {
+			_, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: trail.EventDataStoreArn, QueryStatus: "DONE"})
+			return err
+		}, api.ErrInvalidQueryStatus},
+		{"queries in a reversed range", func(ctx context.Context) error {
+			_, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: trail.EventDataStoreArn, StartTime: &later, EndTime: &day})
+			return err
+		}, api.ErrInvalidDateRange},
+		{"queries with MaxResults too large", func(ctx context.Context) error {
+			_, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: trail.EventDataStoreArn, MaxResults: 1001})
+			return err
+		}, api.ErrInvalidMaxResults},
+		{"queries with a token of garbage", func(ctx context.Context) error {
+			_, err := s.ListQueries(ctx, api.ListQueriesInput{EventDataStore: trail.EventDataStoreArn, NextToken: "not-a-token"})
+			return err
+		}, api.ErrInvalidNextToken},
 		{"cancel an unknown query", func(ctx context.Context) error {
 			_, err := s.CancelQuery(ctx, api.CancelQueryInput{QueryId: unknownID})
 			return err

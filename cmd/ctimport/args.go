@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // flagKind is how a flag takes its value.
@@ -66,6 +67,19 @@ func (a *args) int(name string) (int, error) {
 		return 0, usagef("--%s takes a whole number, not %q", name, s)
 	}
 	return n, nil
+}
+
+// timestamp returns the value of the flag name, a time as parseTime reads
+// it; nil when it is not given.
+func (a *args) timestamp(name string) (*time.Time, error) {
+	if !a.has(name) {
+		return nil, nil
+	}
+	t, err := parseTime(a.str(name))
+	if err != nil {
+		return nil, usagef("--%s: %v", name, err)
+	}
+	return &t, nil
 }
 
 // count returns the value of the flag name, a whole number that must not

@@ -118,6 +118,16 @@ func init() {
 			},
 			run: cmdListImports,
 		},
+		"list-queries": {
+			summary: "list the queries of the last seven days that name an event data store, newest first; a server keeps them, so use it with --endpoint-url",
+			flags: []flagSpec{eventDataStore,
+				{"start-time", flagString, "only queries created at or after this time (ISO 8601 or epoch seconds)"},
+				{"end-time", flagString, "only queries created at or before this time"},
+				{"query-status", flagString, "only queries in this status: QUEUED, RUNNING, FINISHED, FAILED, CANCELLED or TIMED_OUT"},
+				maxResults, nextToken,
+			},
+			run: cmdListQueries,
+		},
 		"query": {
 			summary: "run SQL over the event data stores; name a store by its ID, as CloudTrail Lake does",
 			flags: []flagSpec{

@@ -281,6 +281,29 @@ func cmdListImports(ctx context.Context, c *cli) error {
 	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListImports(ctx, in) })
 }
 
+func cmdListQueries(ctx context.Context, c *cli) error {
+	if err := c.requireFlag("event-data-store"); err != nil {
+		return err
+	}
+	max, err := c.maxResults(api.ErrInvalidMaxResults)
+	if err != nil {
+		return err
+	}
+	in := api.ListQueriesInput{
+		EventDataStore: c.args.str("event-data-store"),
+		MaxResults:     max,
+		NextToken:      c.args.str("next-token"),
+		QueryStatus:    api.QueryStatus(c.args.str("query-status")),
+	}
+	if in.StartTime, err = c.args.timestamp("start-time"); err != nil {
+		return err
+	}
+	if in.EndTime, err = c.args.timestamp("end-time"); err != nil {
+		return err
+	}
+	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.ListQueries(ctx, in) })
+}
+
 func cmdListImportFailures(ctx context.Context, c *cli) error {
 	if err := c.requireFlag("import-id"); err != nil {
 		return err

@@ -1123,6 +1123,17 @@ func TestServeCLIClient(t *testing.T) {
 	if !strings.HasPrefix(o.stderr, "ctimport: query: InvalidQueryStatementException: ") || !strings.Contains(o.stderr, "syntax error") || o.stdout != "" {
 		t.Errorf("a query with a syntax error: want an InvalidQueryStatementException\n%s", o)
 	}
+	o = remote(exitOK, "list-queries", "--event-data-store", arn, "--query-status", "FINISHED", "--start-time", "2000-01-01", "--max-results", "5")
+	if l := decode[api.ListQueriesOutput](t, o); len(l.Queries) != 1 || l.Queries[0].QueryStatus != api.QueryFinished || l.NextToken != "" {
+		t.Errorf("list-queries printed %+v, want the one query", l)
+	}
+	o = remote(exitOK, "list-queries", "--event-data-store", storeID(arn), "--end-time", "2000-01-01T00:00:00Z")
+	if l := decode[api.ListQueriesOutput](t, o); len(l.Queries) != 0 {
+		t.Errorf("list-queries of queries before 2000 printed %+v", l.Queries)
+	}
+	checkOneLine(t, remote(exitUsage, "list-queries"), "--event-data-store")
+	checkOneLine(t, remote(exitUsage, "list-queries", "--event-data-store", arn, "--start-time", "yesterday"), "--start-time")
+	checkOneLine(t, remote(exitError, "list-queries", "--event-data-store", arn, "--query-status", "DONE"), "InvalidQueryStatusException")
 
 	// The endpoint from the environment.
 	viaEnv := c.with("CTIMPORT_ENDPOINT_URL=" + s.url)

@@ -46,18 +46,12 @@ func (c *cli) startInput() (api.StartImportInput, engine.StartOptions, error) {
 		}
 		in.ImportSource = src
 	}
-	for _, f := range []struct {
-		name string
-		dst  **time.Time
-	}{{"start-event-time", &in.StartEventTime}, {"end-event-time", &in.EndEventTime}} {
-		if !a.has(f.name) {
-			continue
-		}
-		t, err := parseTime(a.str(f.name))
-		if err != nil {
-			return in, opts, usagef("--%s: %v", f.name, err)
-		}
-		*f.dst = &t
+	var err error
+	if in.StartEventTime, err = a.timestamp("start-event-time"); err != nil {
+		return in, opts, err
+	}
+	if in.EndEventTime, err = a.timestamp("end-event-time"); err != nil {
+		return in, opts, err
 	}
 	if a.has("allowance") {
 		d, err := time.ParseDuration(a.str("allowance"))

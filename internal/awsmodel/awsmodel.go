@@ -167,6 +167,8 @@ func (v *validator) exceptionFor(sh *shape) string {
 		candidates = []string{"EventDataStoreARNInvalidException"}
 	case sh.name == "QueryStatement":
 		candidates = []string{"InvalidQueryStatementException"}
+	case sh.name == "QueryStatus":
+		candidates = []string{"InvalidQueryStatusException"}
 	}
 	for _, name := range candidates {
 		if slices.Contains(v.op.errors, name) {

@@ -16,7 +16,7 @@ var served = []string{
 	"StartImport", "GetImport", "ListImports", "StopImport", "ListImportFailures",
 	"CreateEventDataStore", "GetEventDataStore", "ListEventDataStores",
 	"UpdateEventDataStore", "DeleteEventDataStore", "RestoreEventDataStore",
-	"StartQuery", "DescribeQuery", "GetQueryResults", "CancelQuery",
+	"StartQuery", "DescribeQuery", "GetQueryResults", "CancelQuery", "ListQueries",
 }
 
 const (
@@ -53,6 +53,7 @@ func TestValidate(t *testing.T) {
 		{"DescribeQuery", `{"QueryId":"` + uuid + `"}`, "", ""},
 		{"GetQueryResults", `{"QueryId":"` + uuid + `","MaxQueryResults":1000,"NextToken":"next"}`, "", ""},
 		{"CancelQuery", `{"QueryId":"` + uuid + `","EventDataStore":"` + arn + `"}`, "", ""},
+		{"ListQueries", `{"EventDataStore":"` + arn + `","MaxResults":1000,"NextToken":"abcd","StartTime":1700000000,"EndTime":"2023-11-14T22:13:20Z","QueryStatus":"CANCELLED"}`, "", ""},
 
 		{"GetImport", `{"ImportId":"abc"}`, "InvalidParameterException",
 			"1 validation error detected: Value 'abc' at 'importId' failed to satisfy constraint: Member must have length greater than or equal to 36"},
@@ -74,6 +75,12 @@ func TestValidate(t *testing.T) {
 			"Value 'DONE' at 'importStatus' failed to satisfy constraint: Member must satisfy enum value set: [INITIALIZING, IN_PROGRESS, FAILED, STOPPED, COMPLETED]"},
 		{"ListImports", `{"MaxResults":0,"NextToken":"abc"}`, "InvalidParameterException",
 			"2 validation errors detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1; Value 'abc' at 'nextToken'"},
+		{"ListQueries", `{}`, "InvalidParameterException", "Value null at 'eventDataStore'"},
+		{"ListQueries", `{"EventDataStore":"` + arn + `","MaxResults":0}`, "InvalidMaxResultsException", "at 'maxResults'"},
+		{"ListQueries", `{"EventDataStore":"` + arn + `","NextToken":"abc"}`, "InvalidNextTokenException", "at 'nextToken'"},
+		{"ListQueries", `{"EventDataStore":"a b"}`, "EventDataStoreARNInvalidException", "at 'eventDataStore'"},
+		{"ListQueries", `{"EventDataStore":"` + arn + `","QueryStatus":"DONE"}`, "InvalidQueryStatusException",
+			"Value 'DONE' at 'queryStatus' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, TIMED_OUT]"},
 		{"ListImportFailures", `{"ImportId":"` + uuid + `","MaxResults":1001}`, "InvalidParameterException", "at 'maxResults'"},
 		{"GetQueryResults", `{"QueryId":"` + uuid + `","MaxQueryResults":0}`, "InvalidMaxResultsException", "at 'maxQueryResults'"},
 		{"StartQuery", `{"QueryStatement":""}`, "InvalidQueryStatementException",
