@@ -32,7 +32,7 @@ const (
 	secretKey   = "cli-Secret/Key+Jw5Rt8Hq1Zs"
 	bucket      = "trail-bucket"
 	region      = "us-east-1"
-	// waitTimeout bounds every poll of a test.
+	// waitTimeout bounds the waits of a test.
 	waitTimeout = 60 * time.Second
 	// blockQuery runs until it is cancelled; see blockingStore.
 	blockQuery = "SELECT 'blocks until cancelled' AS b"
@@ -150,18 +150,6 @@ func (e *env) client(key sigv4.Key) *client.Client {
 	return c
 }
 
-// poll calls fn until it reports done, failing the test after waitTimeout.
-func poll(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestTimestamps checks that the timestamps a client returns are the
 // engine's, in UTC, to the millisecond: the precision of the protocol.
 func TestTimestamps(t *testing.T) {
@@ -237,7 +225,7 @@ func TestCancelQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the query to run", func() bool {
+	apitest.Poll(t, "the query to run", func() bool {
 		d, err := c.DescribeQuery(ctx, api.DescribeQueryInput{QueryId: blocked.QueryId})
 		return err == nil && d.QueryStatus == api.QueryRunning
 	})

@@ -141,8 +141,9 @@ func createStore(t *testing.T, s api.Service, name string) api.EventDataStore {
 	return eds
 }
 
-// poll calls fn until it reports done, failing the test after waitTimeout.
-func poll(t *testing.T, what string, fn func() bool) {
+// Poll calls fn until it reports done, failing the test after a minute,
+// for the tests of an implementation that wait for its work to end.
+func Poll(t *testing.T, what string, fn func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !fn() {
@@ -157,7 +158,7 @@ func poll(t *testing.T, what string, fn func() bool) {
 func waitImport(t *testing.T, s api.Service, id string) api.Import {
 	t.Helper()
 	var imp api.Import
-	poll(t, "import "+id+" to end", func() bool {
+	Poll(t, "import "+id+" to end", func() bool {
 		var err error
 		if imp, err = s.GetImport(t.Context(), api.GetImportInput{ImportId: id}); err != nil {
 			t.Fatalf("GetImport: %v", err)
@@ -171,7 +172,7 @@ func waitImport(t *testing.T, s api.Service, id string) api.Import {
 func waitQuery(t *testing.T, s api.Service, id string) api.DescribeQueryOutput {
 	t.Helper()
 	var d api.DescribeQueryOutput
-	poll(t, "query "+id+" to end", func() bool {
+	Poll(t, "query "+id+" to end", func() bool {
 		var err error
 		if d, err = s.DescribeQuery(t.Context(), api.DescribeQueryInput{QueryId: id}); err != nil {
 			t.Fatalf("DescribeQuery: %v", err)
