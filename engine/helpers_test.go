@@ -44,13 +44,22 @@ const waitTimeout = 60 * time.Second
 // corpusDir holds the real CloudTrail deliveries of the project.
 const corpusDir = "../testdata/corpus"
 
-// corpusFile is one real log file of the corpus.
+// corpusFile is one real log file of the corpus. Its records and ids are
+// those an import into an event data store with CloudTrail Lake's default
+// retention period keeps today; expired counts the others.
 type corpusFile struct {
 	set     string // the corpus set, e.g. "invictus-2023-07-10"
 	key     string // the key within the set: AWSLogs/...
 	gz      []byte // the file as delivered
 	records []json.RawMessage
 	ids     []string // eventID of each record
+	expired int      // records older than the default retention period
+}
+
+// retentionStart is the start of the default retention period of an
+// event data store created today.
+func retentionStart() time.Time {
+	return time.Now().Add(-time.Duration(api.DefaultRetentionPeriod) * 24 * time.Hour)
 }
 
 var (
@@ -98,15 +107,21 @@ func readCorpus() ([]corpusFile, error) {
 		if err := json.NewDecoder(zr).Decode(&doc); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		f := corpusFile{set: set, key: key, gz: data, records: doc.Records}
+		f := corpusFile{set: set, key: key, gz: data}
 		for _, r := range doc.Records {
-			var id struct {
-				EventID string `json:"eventID"`
+			var rec struct {
+				EventID   string    `json:"eventID"`
+				EventTime time.Time `json:"eventTime"`
 			}
-			if err := json.Unmarshal(r, &id); err != nil || id.EventID == "" {
-				return fmt.Errorf("%s: record without eventID", path)
+			if err := json.Unmarshal(r, &rec); err != nil || rec.EventID == "" {
+				return fmt.Errorf("%s: record without eventID or eventTime", path)
 			}
-			f.ids = append(f.ids, id.EventID)
+			if rec.EventTime.Before(retentionStart()) {
+				f.expired++
+				continue
+			}
+			f.records = append(f.records, r)
+			f.ids = append(f.ids, rec.EventID)
 		}
 		files = append(files, f)
 		return nil

@@ -105,8 +105,19 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
+	dest, err := e.resolveStore(r.ctx, imp.StoreID)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	// Events past the store's retention period are removed before the run
+	// and not imported by it.
+	_, notBefore, err := e.pruneStore(r.ctx, dest)
+	if err != nil {
+		return err
+	}
 	p := pipeline.Run{
 		Import:      imp,
+		NotBefore:   notBefore,
 		Incremental: r.opts.Incremental,
 		Source:      r.src,
 		Store:       e.store,

@@ -22,8 +22,9 @@ import (
 )
 
 // putCorpus puts every file of the corpus into the bucket under its key,
-// and returns the distinct eventIDs and the number of records.
-func putCorpus(t *testing.T, e *env) (ids map[string][]string, records int) {
+// and returns the distinct eventIDs and the number of records within the
+// default retention period, and the number of those older.
+func putCorpus(t *testing.T, e *env) (ids map[string][]string, records, expired int) {
 	ids = map[string][]string{} // eventID -> keys holding it
 	for _, f := range loadCorpus(t) {
 		e.mem.Put(f.key, f.gz)
@@ -34,15 +35,19 @@ func putCorpus(t *testing.T, e *env) (ids map[string][]string, records int) {
 			}
 		}
 		records += len(f.records)
+		expired += f.expired
 	}
-	return ids, records
+	return ids, records, expired
 }
 
 // TestImportCorpus imports the real corpus, among objects that are not
 // trail log files, and checks the statistics and the stored events.
 func TestImportCorpus(t *testing.T) {
 	e := newEnv(t, engine.Options{})
-	ids, records := putCorpus(t, e)
+	ids, records, expired := putCorpus(t, e)
+	if expired == 0 {
+		t.Fatal("the corpus has no event older than the default retention period")
+	}
 	prefixes := map[string]bool{}
 	for k := range e.want {
 		prefixes[k[:strings.LastIndexByte(k, '/')+1]] = true
@@ -112,8 +117,9 @@ func TestImportCorpus(t *testing.T) {
 			t.Errorf("event %s stored from %s; it is in %v", id, k, ids[id])
 		}
 	}
-	if known(t, p) && (p.Stored != int64(len(ids)) || p.Events != int64(records) || p.Duplicates != int64(records-len(ids))) {
-		t.Errorf("progress stored %d, events %d, duplicates %d; want %d, %d, %d", p.Stored, p.Events, p.Duplicates, len(ids), records, records-len(ids))
+	if known(t, p) && (p.Stored != int64(len(ids)) || p.Events != int64(records) || p.Duplicates != int64(records-len(ids)) || p.EventsPastRetention != int64(expired)) {
+		t.Errorf("progress stored %d, events %d, duplicates %d, past retention %d; want %d, %d, %d, %d",
+			p.Stored, p.Events, p.Duplicates, p.EventsPastRetention, len(ids), records, records-len(ids), expired)
 	}
 }
 

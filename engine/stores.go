@@ -201,12 +201,14 @@ func (e *Engine) importInto(storeID string) string {
 
 // UpdateEventDataStore changes the name, retention period or termination
 // protection of an event data store that is not pending deletion and has no
-// import running; its ARN and ID stay.
+// import running; its ARN and ID stay. A shorter retention period removes
+// the events that fall outside it.
 func (e *Engine) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDataStoreInput) (api.EventDataStore, error) {
 	s, err := e.activeStore(ctx, in.EventDataStore)
 	if err != nil {
 		return api.EventDataStore{}, err
 	}
+	retention := s.RetentionPeriod
 	if in.Name != "" {
 		if err := checkName(in.Name); err != nil {
 			return api.EventDataStore{}, err
@@ -224,6 +226,11 @@ func (e *Engine) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDat
 	}
 	if err := e.store.UpdateEventDataStore(ctx, s); err != nil {
 		return api.EventDataStore{}, storeError("update", s, err)
+	}
+	if s.RetentionPeriod < retention {
+		if _, _, err := e.pruneStore(ctx, s); err != nil {
+			return api.EventDataStore{}, err
+		}
 	}
 	return storeOut(s), nil
 }
@@ -308,6 +315,74 @@ func (e *Engine) PurgeDeleted(ctx context.Context) ([]string, error) {
 		purged = append(purged, s.ID)
 	}
 	return purged, nil
+}
+
+// retentionStart returns the start of s's retention period now: its
+// events from before it are past the period. It is the zero time for a
+// store that keeps events for ever.
+func (e *Engine) retentionStart(s sink.EventDataStore) time.Time {
+	if s.RetentionPeriod <= 0 {
+		return time.Time{}
+	}
+	return e.now().Add(-time.Duration(s.RetentionPeriod) * 24 * time.Hour)
+}
+
+// pruneStore removes the events of s that are past its retention period,
+// and returns how many it removed and the start of the period.
+func (e *Engine) pruneStore(ctx context.Context, s sink.EventDataStore) (int64, time.Time, error) {
+	start := e.retentionStart(s)
+	if start.IsZero() {
+		return 0, start, nil
+	}
+	n, err := e.store.PurgeEvents(ctx, s.ID, start)
+	if err != nil {
+		return 0, start, fmt.Errorf("engine: remove the events of event data store %s past its retention period: %w", s.ID, err)
+	}
+	return n, start, nil
+}
+
+// MaintenanceInterval is how often a server runs Maintain.
+const MaintenanceInterval = 24 * time.Hour
+
+// Maintenance is what one Maintain pass removed.
+type Maintenance struct {
+	// Purged holds the IDs of the event data stores removed, with their
+	// events, after DeletionWait.
+	Purged []string
+	// Expired counts, by event data store ID, the events removed as past
+	// the store's retention period.
+	Expired map[string]int64
+}
+
+// Maintain removes the event data stores that have been PENDING_DELETION
+// for DeletionWait, and from every other store the events past its
+// retention period. A store with an import running is left for that
+// import, which prunes its store when it starts. `ctimport prune` runs it
+// once; a server runs it every MaintenanceInterval.
+func (e *Engine) Maintain(ctx context.Context) (Maintenance, error) {
+	m := Maintenance{Expired: map[string]int64{}}
+	var err error
+	if m.Purged, err = e.PurgeDeleted(ctx); err != nil {
+		return m, err
+	}
+	stores, err := e.store.EventDataStores(ctx)
+	if err != nil {
+		return m, fmt.Errorf("engine: prune event data stores: %w", err)
+	}
+	for _, s := range stores {
+		e.mu.Lock()
+		running := e.importInto(s.ID) != ""
+		e.mu.Unlock()
+		if !s.Deleted.IsZero() || running {
+			continue
+		}
+		n, _, err := e.pruneStore(ctx, s)
+		if err != nil {
+			return m, err
+		}
+		m.Expired[s.ID] = n
+	}
+	return m, nil
 }
 
 // Purge removes an event data store that is PENDING_DELETION, with its

@@ -105,6 +105,9 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 		return VerifySummary{}, err
 	}
 	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, report: report}
+	if dest, err := e.resolveStore(ctx, imp.StoreID); err == nil {
+		v.notBefore = e.retentionStart(dest)
+	}
 	if err := v.verify(ctx, loc.Prefix); err != nil {
 		return VerifySummary{}, fmt.Errorf("engine: verify import %s: %w", imp.ID, err)
 	}
@@ -113,13 +116,16 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 
 // verifier is one run of Verify.
 type verifier struct {
-	store  sink.Store
-	imp    sink.Import
-	src    s3scan.Source
-	cfg    pipeline.Config // the retries and caps the import read with
-	report func(Drift)
-	sum    VerifySummary
-	stored map[string]int64 // events in the store within the time range, by key
+	store sink.Store
+	imp   sink.Import
+	src   s3scan.Source
+	cfg   pipeline.Config // the retries and caps the import read with
+	// notBefore is the start of the store's retention period: older
+	// events are not kept, so not missed.
+	notBefore time.Time
+	report    func(Drift)
+	sum       VerifySummary
+	stored    map[string]int64 // events in the store within the time range, by key
 	// The checkpoint rows compared: imported and failed ones.
 	imported, failed int64
 }
@@ -300,7 +306,7 @@ func (v *verifier) lost(ctx context.Context, f s3scan.LogFile) (int64, error) {
 		return 0, fmt.Errorf("read %s again: %w", f.Key, err)
 	}
 	defer body.Close()
-	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp}
+	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp, NotBefore: v.notBefore}
 	var ids []sink.Identity
 	var lost int64
 	look := func() error {

@@ -39,6 +39,9 @@ type Progress struct {
 	Retries int64
 	// EventsOutOfRange counts events of read files outside the time range.
 	EventsOutOfRange int64
+	// EventsPastRetention counts events of read files older than the
+	// retention period of the event data store.
+	EventsPastRetention int64
 	// SkippedObjects and SkippedPrefixes count what is not trail log files.
 	SkippedObjects  int64
 	SkippedPrefixes int64
@@ -57,7 +60,7 @@ type Counters struct {
 	filesDone, bytesDone, events     atomic.Int64
 	stored, duplicates               atomic.Int64
 	failed, bytesRead, retries       atomic.Int64
-	outOfRange                       atomic.Int64
+	outOfRange, expired              atomic.Int64
 	skippedObjects, skippedPrefixes  atomic.Int64
 }
 
@@ -74,25 +77,26 @@ func (p *Counters) found(size int64) {
 // Snapshot returns the counters' values now.
 func (p *Counters) Snapshot() Progress {
 	return Progress{
-		Started:           p.Started,
-		Listing:           p.listing.Load(),
-		Days:              p.days.Load(),
-		DaysListed:        p.daysListed.Load(),
-		PrefixesFound:     p.prefixesFound.Load(),
-		PrefixesCompleted: p.prefixesCompleted.Load(),
-		FilesFound:        p.filesFound.Load(),
-		BytesFound:        p.bytesFound.Load(),
-		FilesDone:         p.filesDone.Load(),
-		BytesDone:         p.bytesDone.Load(),
-		Events:            p.events.Load(),
-		Stored:            p.stored.Load(),
-		Duplicates:        p.duplicates.Load(),
-		FilesFailed:       p.failed.Load(),
-		BytesRead:         p.bytesRead.Load(),
-		Retries:           p.retries.Load(),
-		EventsOutOfRange:  p.outOfRange.Load(),
-		SkippedObjects:    p.skippedObjects.Load(),
-		SkippedPrefixes:   p.skippedPrefixes.Load(),
+		Started:             p.Started,
+		Listing:             p.listing.Load(),
+		Days:                p.days.Load(),
+		DaysListed:          p.daysListed.Load(),
+		PrefixesFound:       p.prefixesFound.Load(),
+		PrefixesCompleted:   p.prefixesCompleted.Load(),
+		FilesFound:          p.filesFound.Load(),
+		BytesFound:          p.bytesFound.Load(),
+		FilesDone:           p.filesDone.Load(),
+		BytesDone:           p.bytesDone.Load(),
+		Events:              p.events.Load(),
+		Stored:              p.stored.Load(),
+		Duplicates:          p.duplicates.Load(),
+		FilesFailed:         p.failed.Load(),
+		BytesRead:           p.bytesRead.Load(),
+		Retries:             p.retries.Load(),
+		EventsOutOfRange:    p.outOfRange.Load(),
+		EventsPastRetention: p.expired.Load(),
+		SkippedObjects:      p.skippedObjects.Load(),
+		SkippedPrefixes:     p.skippedPrefixes.Load(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -26,15 +27,19 @@ type Reader struct {
 	MaxRecordSize int
 	// Import is the import whose time range the events kept are in.
 	Import sink.Import
-	// Progress counts the bytes read and the events out of range; nil
-	// counts nothing.
+	// NotBefore, when set, drops the events whose eventTime is before it,
+	// as past the retention period of the event data store.
+	NotBefore time.Time
+	// Progress counts the bytes read and the events out of range or past
+	// the retention period; nil counts nothing.
 	Progress *Counters
 
 	buf []sink.Event
 }
 
 // Read reads the object key, whose content body yields, and calls emit
-// with its events within the time range, a chunk at a time, in the order
+// with its events within the time range and the retention period, a chunk
+// at a time, in the order
 // of the file; emit may keep the slice. It returns how many events it
 // passed to emit. A failure of the file is returned as a *FileError; an
 // error of emit is returned as it is.
@@ -68,12 +73,19 @@ func (r *Reader) Read(key string, body io.Reader, emit func([]sink.Event) error)
 	for {
 		n, err := dec.Next(r.buf)
 		kept := r.buf[:0]
+		var outOfRange, expired int64
 		for _, ev := range r.buf[:n] {
-			if InRange(r.Import, ev.Time) {
+			switch {
+			case !InRange(r.Import, ev.Time):
+				outOfRange++
+			case !ev.Null.Has(sink.EventTime) && ev.Time.Before(r.NotBefore):
+				expired++
+			default:
 				kept = append(kept, ev)
 			}
 		}
-		progress.outOfRange.Add(int64(n - len(kept)))
+		progress.outOfRange.Add(outOfRange)
+		progress.expired.Add(expired)
 		if len(kept) > 0 {
 			events += int64(len(kept))
 			if err := emit(slices.Clone(kept)); err != nil {

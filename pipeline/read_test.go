@@ -140,3 +140,17 @@ func TestRetry(t *testing.T) {
 		t.Errorf("Retry with an ended context = %v, want context.Canceled", err)
 	}
 }
+
+// TestReaderRetention checks that Read drops, and counts apart, the events
+// from before NotBefore, and keeps the time range apart from them.
+func TestReaderRetention(t *testing.T) {
+	at := time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)
+	p := &pipeline.Counters{}
+	rd := pipeline.Reader{MaxFileSize: 1 << 20, MaxRecordSize: 1 << 20, Progress: p,
+		Import: sink.Import{EndEventTime: at.Add(8 * time.Minute)}, NotBefore: at.Add(3 * time.Minute)}
+	n, err := rd.Read("a.json", bytes.NewReader(logDoc(10)), func([]sink.Event) error { return nil })
+	s := p.Snapshot()
+	if err != nil || n != 6 || s.EventsPastRetention != 3 || s.EventsOutOfRange != 1 {
+		t.Errorf("Read = %d, %v, with %d events past retention and %d out of range; want 6, 3 and 1", n, err, s.EventsPastRetention, s.EventsOutOfRange)
+	}
+}

@@ -169,6 +169,12 @@ type Store interface {
 	// events for good, or fails with ErrNotFound. Its imports and their
 	// checkpoint rows stay. It must have no open Writer.
 	DropEventDataStore(ctx context.Context, id string) error
+	// PurgeEvents removes for good the events of event data store storeID
+	// whose eventTime is before before, as its retention period asks, and
+	// returns how many it removed. Events without an eventTime stay, and so
+	// do the checkpoint rows of the files they came from. It fails with
+	// ErrNotFound when there is no such store.
+	PurgeEvents(ctx context.Context, storeID string, before time.Time) (int64, error)
 
 	// PutImport inserts imp, or replaces the import with the same ID.
 	PutImport(ctx context.Context, imp Import) error

@@ -300,7 +300,7 @@ func testLifecycle(t *testing.T, s api.Service) {
 		t.Fatalf("%d events imported, want %d", len(before), len(b.ids))
 	}
 
-	days, off := 90, false
+	days, off := 3000, false // longer than the events' age, which a shorter period would remove
 	renamed, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, Name: "renamed",
 		EventDataStoreSettings: api.EventDataStoreSettings{RetentionPeriod: &days}})
 	if err != nil || renamed.EventDataStoreArn != trail.EventDataStoreArn || renamed.Name != "renamed" || renamed.RetentionPeriod != days ||

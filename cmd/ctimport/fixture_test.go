@@ -18,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/internal/miniotest"
 )
 
@@ -55,10 +56,20 @@ type layout struct {
 	t       *testing.T
 	objects map[string][]byte
 	events  map[string][]event // by key of log file
+	// retention is the retention period, in days, of the event data store
+	// the layout is imported into: count and ids leave out the events
+	// older than it.
+	retention int
 }
 
 func newLayout(t *testing.T) *layout {
-	return &layout{t: t, objects: map[string][]byte{}, events: map[string][]event{}}
+	return &layout{t: t, objects: map[string][]byte{}, events: map[string][]event{}, retention: api.DefaultRetentionPeriod}
+}
+
+// retained reports whether an import into a store of l's retention period
+// keeps e.
+func (l *layout) retained(e event) bool {
+	return !e.at.Before(time.Now().Add(-time.Duration(l.retention) * 24 * time.Hour))
 }
 
 // put adds an object that is not a log file to import.
@@ -116,21 +127,26 @@ func (l *layout) logKeys() []string {
 	return slices.Sorted(maps.Keys(l.events))
 }
 
-// count returns the number of events in the log files of keys, or of every
-// log file when keys is empty.
+// count returns the number of events within the retention period in the
+// log files of keys, or of every log file when keys is empty.
 func (l *layout) count(keys ...string) int {
 	if len(keys) == 0 {
 		keys = l.logKeys()
 	}
 	n := 0
 	for _, k := range keys {
-		n += len(l.events[k])
+		for _, e := range l.events[k] {
+			if l.retained(e) {
+				n++
+			}
+		}
 	}
 	return n
 }
 
-// ids returns the eventIDs of the log files of keys (of every log file when
-// keys is empty) whose events keep tells to keep (all when keep is nil).
+// ids returns the eventIDs within the retention period of the log files of
+// keys (of every log file when keys is empty) whose events keep tells to
+// keep (all when keep is nil).
 func (l *layout) ids(keep func(event) bool, keys ...string) map[string]bool {
 	if len(keys) == 0 {
 		keys = l.logKeys()
@@ -138,7 +154,7 @@ func (l *layout) ids(keep func(event) bool, keys ...string) map[string]bool {
 	ids := map[string]bool{}
 	for _, k := range keys {
 		for _, e := range l.events[k] {
-			if keep == nil || keep(e) {
+			if l.retained(e) && (keep == nil || keep(e)) {
 				ids[e.id] = true
 			}
 		}

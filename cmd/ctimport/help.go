@@ -137,6 +137,10 @@ func init() {
 			formats: append(slices.Clone(formats), "csv"),
 			run:     cmdQuery,
 		},
+		"prune": {
+			summary: "remove from every event data store the events older than its retention period (imports do it for their store when they start; a server does it daily)",
+			run:     cmdPrune,
+		},
 		"upgrade": {summary: "upgrade a database written by an older ctimport (any command that writes it does so too)", run: cmdUpgrade},
 		"verify": {
 			summary: "list an ended import's source again and compare it with the import's checkpoint and event data store; exit status 6 on drift",

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -154,6 +156,16 @@ func cmdServe(ctx context.Context, c *cli) error {
 		}
 	}()
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.db, "keys", len(keys), "memory", c.mem.String())
+	mctx, stopMaintaining := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		maintain(mctx, eng, log)
+	}()
+	defer func() {
+		stopMaintaining()
+		<-maintained
+	}()
 
 	select {
 	case err := <-served:
@@ -170,6 +182,35 @@ func cmdServe(ctx context.Context, c *cli) error {
 	// done closes the engine: the imports running commit what they read
 	// and are resumed at the next start.
 	return nil
+}
+
+// maintain runs eng.Maintain now and every engine.MaintenanceInterval
+// until ctx ends, and logs what it removed.
+func maintain(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+	t := time.NewTicker(engine.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		m, err := eng.Maintain(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("maintenance: removing what is past its retention period failed", "error", err.Error())
+		}
+		for _, id := range m.Purged {
+			log.Info("maintenance: removed an event data store deleted 7 days ago", "event_data_store", id)
+		}
+		for _, id := range slices.Sorted(maps.Keys(m.Expired)) {
+			if n := m.Expired[id]; n > 0 {
+				log.Info("maintenance: removed the events past the retention period", "event_data_store", id, "events", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // fileSourcesUnder lets next open local directories (file:// sources) only

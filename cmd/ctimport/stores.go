@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
 // switchFlag reads a pair of flags --NAME and --no-NAME: nil when neither
@@ -121,4 +124,40 @@ func cmdRestoreEventDataStore(ctx context.Context, c *cli) error {
 	}
 	in := api.RestoreEventDataStoreInput{EventDataStore: c.args.str("event-data-store")}
 	return c.simple(ctx, func(svc api.Service) (any, error) { return svc.RestoreEventDataStore(ctx, in) })
+}
+
+// pruneOutput is what prune prints.
+type pruneOutput struct {
+	// EventDataStores holds, for each event data store pruned, how many
+	// events were removed as past its retention period.
+	EventDataStores []prunedStore
+}
+
+type prunedStore struct {
+	EventDataStore string // the store's ID
+	EventsRemoved  int64
+}
+
+// cmdPrune removes from every event data store the events past its
+// retention period, which an import does for its store when it starts and
+// a server does daily. Opening the database for writing removes the stores
+// deleted DeletionWait ago.
+func cmdPrune(ctx context.Context, c *cli) error {
+	if c.endpoint != "" {
+		return usagef("not an operation of the API: a server prunes its database daily by itself; run prune where the database is, without --endpoint-url")
+	}
+	eng, done, err := c.open(ctx, duckdbsink.Options{Holder: "ctimport prune"}, engine.Options{})
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := eng.Maintain(ctx)
+	if err != nil {
+		return err
+	}
+	out := pruneOutput{EventDataStores: []prunedStore{}}
+	for _, id := range slices.Sorted(maps.Keys(m.Expired)) {
+		out.EventDataStores = append(out.EventDataStores, prunedStore{EventDataStore: id, EventsRemoved: m.Expired[id]})
+	}
+	return c.output(out)
 }

@@ -23,9 +23,9 @@ func TestEventDataStoreLifecycle(t *testing.T) {
 	l.write(dir)
 	uri := "file://" + filepath.ToSlash(dir) + "/"
 
-	store := decode[api.EventDataStore](t, h.expect(exitOK, "create-event-data-store", "--name", "lifecycle", "--retention-period", "30"))
-	if store.RetentionPeriod != 30 || !store.TerminationProtectionEnabled || store.Status != api.EventDataStoreEnabled {
-		t.Errorf("create-event-data-store printed %+v; want retention 30, protection on", store)
+	store := decode[api.EventDataStore](t, h.expect(exitOK, "create-event-data-store", "--name", "lifecycle", "--retention-period", "3000"))
+	if store.RetentionPeriod != 3000 || !store.TerminationProtectionEnabled || store.Status != api.EventDataStoreEnabled {
+		t.Errorf("create-event-data-store printed %+v; want retention 3000, protection on", store)
 	}
 	id := storeID(store.EventDataStoreArn)
 	h.startImport(exitOK, id, uri)
@@ -94,12 +94,12 @@ func TestServeEventDataStoresSDK(t *testing.T) {
 	ctx := t.Context()
 
 	created, err := cl.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("sdk-store"),
-		RetentionPeriod: aws.Int32(90), TerminationProtectionEnabled: aws.Bool(false), MultiRegionEnabled: aws.Bool(true)})
+		RetentionPeriod: aws.Int32(3000), TerminationProtectionEnabled: aws.Bool(false), MultiRegionEnabled: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	arn := aws.ToString(created.EventDataStoreArn)
-	if aws.ToInt32(created.RetentionPeriod) != 90 || aws.ToBool(created.TerminationProtectionEnabled) || created.Status != types.EventDataStoreStatusEnabled {
+	if aws.ToInt32(created.RetentionPeriod) != 3000 || aws.ToBool(created.TerminationProtectionEnabled) || created.Status != types.EventDataStoreStatusEnabled {
 		t.Errorf("CreateEventDataStore returned retention %d, protection %v, status %s", aws.ToInt32(created.RetentionPeriod),
 			aws.ToBool(created.TerminationProtectionEnabled), created.Status)
 	}

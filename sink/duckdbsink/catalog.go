@@ -150,6 +150,32 @@ func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
 	return nil
 }
 
+// PurgeEvents removes the events of event data store storeID from before
+// before; see sink.Store.
+func (s *Store) PurgeEvents(ctx context.Context, storeID string, before time.Time) (int64, error) {
+	var removed int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, s.sql(`SELECT id FROM ctimport.event_data_stores WHERE lower(id) = lower(?)`), storeID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("event data store %s: %w", storeID, sink.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM `+s.eventTable(id)+` WHERE `+quoteIdent(sink.EventTime.Name())+` < ?`, before)
+		if err != nil {
+			return err
+		}
+		removed, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("duckdbsink: purge events: %w", err)
+	}
+	return removed, nil
+}
+
 // writeTx runs f in a transaction of the store's writes, holding the
 // write lock; it fails with sink.ErrReadOnly on a read-only store.
 func (s *Store) writeTx(ctx context.Context, f func(tx *sql.Tx) error) error {

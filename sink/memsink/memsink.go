@@ -162,6 +162,31 @@ func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
 	return nil
 }
 
+// PurgeEvents removes the events of event data store storeID from before
+// before; see sink.Store.
+func (s *Store) PurgeEvents(ctx context.Context, storeID string, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.eventTable(storeID)
+	if err != nil {
+		return 0, fmt.Errorf("memsink: purge events: %w", err)
+	}
+	var removed int64
+	keys, events := t.keys[:0], t.events[:0]
+	for i, e := range t.events {
+		if !e.Null.Has(sink.EventTime) && e.Time.Before(before) {
+			if id, ok := e.Identity(); ok {
+				delete(t.ids, id)
+			}
+			removed++
+			continue
+		}
+		keys, events = append(keys, t.keys[i]), append(events, e)
+	}
+	t.keys, t.events = keys, events
+	return removed, nil
+}
+
 // storeIndex returns the index in s.stores of the store with ID id, in any
 // case, or -1. The caller holds s.mu.
 func (s *Store) storeIndex(id string) int {

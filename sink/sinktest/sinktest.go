@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"EventDataStores", testEventDataStores},
 		{"UpdateEventDataStore", testUpdateEventDataStore},
 		{"DropEventDataStore", testDropEventDataStore},
+		{"PurgeEvents", testPurgeEvents},
 		{"Imports", testImports},
 		{"Files", testFiles},
 		{"UpsertRows", testUpsertRows},
@@ -794,6 +795,54 @@ func testDedupIdentity(t *testing.T, s sink.Store) {
 	wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k2", sink.FileImported)}}), 2, 2)
 	if got := readEvents(t, s, eds.ID); len(got) != 3 {
 		t.Errorf("%d events stored, want 3", len(got))
+	}
+}
+
+// testPurgeEvents checks that PurgeEvents removes the events of one store
+// from before a time, and no others: not those without an eventTime, not
+// another store's.
+func testPurgeEvents(t *testing.T, s sink.Store) {
+	eds := newStore(t, s, "store", base)
+	other := newStore(t, s, "other", base)
+	for _, st := range []sink.EventDataStore{eds, other} {
+		imp := newImport(t, s, "import-"+st.ID, st.ID, base)
+		noTime := Event(st.Name+"-untimed", base)
+		noTime.Null = noTime.Null.With(sink.EventTime)
+		w := newWriter(t, s, st.ID)
+		appendEvents(t, w, "k1", append(events(st.Name, 4, base), noTime))
+		wantResult(t, commit(t, w, sink.Commit{Files: []sink.File{file(imp.ID, "k1", sink.FileImported)}}), 5, 0)
+		closeWriter(t, w)
+	}
+	ids := func(storeID string) []string {
+		var out []string
+		for _, e := range readEvents(t, s, storeID) {
+			out = append(out, e.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		before time.Time
+		want   int64
+		left   []string
+	}{
+		{base.Add(2 * time.Second), 2, []string{"store-2", "store-3", "store-untimed"}},
+		{base.Add(2 * time.Second), 0, []string{"store-2", "store-3", "store-untimed"}},
+		{base.Add(time.Hour), 2, []string{"store-untimed"}},
+	} {
+		n, err := s.PurgeEvents(t.Context(), eds.ID, tc.before)
+		if err != nil || n != tc.want {
+			t.Errorf("PurgeEvents before %s = %d, %v; want %d", tc.before, n, err, tc.want)
+		}
+		if got := ids(eds.ID); !slices.Equal(got, tc.left) {
+			t.Errorf("after PurgeEvents before %s the store holds %v, want %v", tc.before, got, tc.left)
+		}
+	}
+	if got := ids(other.ID); len(got) != 5 {
+		t.Errorf("the other store holds %v, want its 5 events", got)
+	}
+	if _, err := s.PurgeEvents(t.Context(), "no-such-store", base); !errors.Is(err, sink.ErrNotFound) {
+		t.Errorf("PurgeEvents of an unknown store = %v, want ErrNotFound", err)
 	}
 }
 
