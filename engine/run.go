@@ -105,9 +105,14 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
+	m, err := e.storeMatcher(r.ctx, imp.StoreID)
+	if err != nil {
+		return err
+	}
 	p := pipeline.Run{
 		Import:      imp,
 		Incremental: r.opts.Incremental,
+		Selectors:   m,
 		Source:      r.src,
 		Store:       e.store,
 		Config:      e.opts.Config,

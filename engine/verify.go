@@ -9,6 +9,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -104,7 +105,11 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 	if err != nil {
 		return VerifySummary{}, err
 	}
-	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, report: report}
+	m, err := e.storeMatcher(ctx, imp.StoreID)
+	if err != nil {
+		return VerifySummary{}, err
+	}
+	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, selectors: m, report: report}
 	if err := v.verify(ctx, loc.Prefix); err != nil {
 		return VerifySummary{}, fmt.Errorf("engine: verify import %s: %w", imp.ID, err)
 	}
@@ -113,13 +118,16 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 
 // verifier is one run of Verify.
 type verifier struct {
-	store  sink.Store
-	imp    sink.Import
-	src    s3scan.Source
-	cfg    pipeline.Config // the retries and caps the import read with
-	report func(Drift)
-	sum    VerifySummary
-	stored map[string]int64 // events in the store within the time range, by key
+	store sink.Store
+	imp   sink.Import
+	src   s3scan.Source
+	cfg   pipeline.Config // the retries and caps the import read with
+	// selectors are the event data store's advanced event selectors,
+	// which choose the events a file read again should have brought.
+	selectors *selector.Matcher
+	report    func(Drift)
+	sum       VerifySummary
+	stored    map[string]int64 // events in the store within the time range, by key
 	// The checkpoint rows compared: imported and failed ones.
 	imported, failed int64
 }
@@ -292,15 +300,15 @@ func (v *verifier) events(ctx context.Context, f *s3scan.LogFile, row sink.File)
 }
 
 // lost reads file f again, as the import read it, and
-// counts its events within the import's time range that the store holds
-// from no file.
+// counts its events within the import's time range that the event data
+// store's selectors select and that the store holds from no file.
 func (v *verifier) lost(ctx context.Context, f s3scan.LogFile) (int64, error) {
 	body, _, err := v.src.Open(ctx, f.Key)
 	if err != nil {
 		return 0, fmt.Errorf("read %s again: %w", f.Key, err)
 	}
 	defer body.Close()
-	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp}
+	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp, Selectors: v.selectors}
 	var ids []sink.Identity
 	var lost int64
 	look := func() error {

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -80,9 +81,12 @@ type Run struct {
 	// Incremental skips the files that any import already imported into
 	// the same event data store.
 	Incremental bool
-	Source      s3scan.Source
-	Store       sink.Store
-	Config      Config
+	// Selectors choose the events stored: the advanced event selectors of
+	// the event data store. nil stores every event.
+	Selectors *selector.Matcher
+	Source    s3scan.Source
+	Store     sink.Store
+	Config    Config
 	// Now tells the time of checkpoint rows, as the store keeps times.
 	Now func() time.Time
 	// Progress receives the run's counts as it goes.
@@ -126,7 +130,7 @@ func (r *Run) Execute(ctx context.Context, root string) error {
 	}
 	defer w.Close()
 
-	reader := Reader{MaxFileSize: r.Config.MaxFileSize, MaxRecordSize: r.Config.MaxRecordSize, Import: r.Import, Progress: p}
+	reader := Reader{MaxFileSize: r.Config.MaxFileSize, MaxRecordSize: r.Config.MaxRecordSize, Import: r.Import, Selectors: r.Selectors, Progress: p}
 	l := &lister{store: r.Store, src: r.Source, imp: r.Import, incremental: r.Incremental, cfg: r.Config, progress: p, completed: completed}
 	f := &fetcher{src: r.Source, budget: semaphore.NewWeighted(r.Config.PrefetchBytes), limit: min(prefetchLimit, r.Config.PrefetchBytes)}
 	d := &decoder{src: r.Source, reader: reader, importID: r.Import.ID, cfg: r.Config, progress: p}

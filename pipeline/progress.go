@@ -39,6 +39,9 @@ type Progress struct {
 	Retries int64
 	// EventsOutOfRange counts events of read files outside the time range.
 	EventsOutOfRange int64
+	// EventsUnselected counts events of read files within the time range
+	// that the event data store's advanced event selectors do not select.
+	EventsUnselected int64
 	// SkippedObjects and SkippedPrefixes count what is not trail log files.
 	SkippedObjects  int64
 	SkippedPrefixes int64
@@ -58,6 +61,7 @@ type Counters struct {
 	stored, duplicates               atomic.Int64
 	failed, bytesRead, retries       atomic.Int64
 	outOfRange                       atomic.Int64
+	unselected                       atomic.Int64
 	skippedObjects, skippedPrefixes  atomic.Int64
 }
 
@@ -91,6 +95,7 @@ func (p *Counters) Snapshot() Progress {
 		BytesRead:         p.bytesRead.Load(),
 		Retries:           p.retries.Load(),
 		EventsOutOfRange:  p.outOfRange.Load(),
+		EventsUnselected:  p.unselected.Load(),
 		SkippedObjects:    p.skippedObjects.Load(),
 		SkippedPrefixes:   p.skippedPrefixes.Load(),
 	}
