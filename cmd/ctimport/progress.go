@@ -77,6 +77,9 @@ func summary(p engine.Progress, now time.Time) string {
 	if p.EventsOutOfRange > 0 {
 		fmt.Fprintf(&b, ", %s events outside the time range", count(p.EventsOutOfRange))
 	}
+	if p.EventsUnselected > 0 {
+		fmt.Fprintf(&b, ", %s events not selected by the store's advanced event selectors", count(p.EventsUnselected))
+	}
 	if p.SkippedObjects+p.SkippedPrefixes > 0 {
 		fmt.Fprintf(&b, ", skipped %s objects and %s prefixes that are not trail logs", count(p.SkippedObjects), count(p.SkippedPrefixes))
 	}
