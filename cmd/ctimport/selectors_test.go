@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -100,4 +101,74 @@ func FuzzParseSelectors(f *testing.F) {
 			t.Fatalf("parseSelectors(%q) = %+v, but its JSON %s parses to %+v, %v", in, sels, raw, again, err)
 		}
 	})
+}
+
+// TestImportWithSelectors creates an event data store whose one selector,
+// given in shorthand syntax, keeps the write management events, imports a
+// set of the corpus with KMS Decrypt events into it, and checks that it
+// holds exactly the write events, none of them a Decrypt, which the test
+// finds by reading the corpus's records itself; then it lists the store
+// with its selectors.
+func TestImportWithSelectors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir, err := filepath.Abs(filepath.Join(corpusDir, "invictus-2023-07-10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(t)
+	l.corpus(dir, "")
+	want, decrypts, records := map[string]bool{}, 0, 0
+	for _, data := range l.objects {
+		for _, raw := range readRecords(t, data) {
+			var r struct {
+				EventID       string `json:"eventID"`
+				EventSource   string `json:"eventSource"`
+				EventName     string `json:"eventName"`
+				EventCategory string `json:"eventCategory"`
+				ReadOnly      *bool  `json:"readOnly"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				t.Fatal(err)
+			}
+			records++
+			if r.EventSource == "kms.amazonaws.com" && r.EventName == "Decrypt" {
+				decrypts++
+				continue
+			}
+			if r.EventCategory == "Management" && r.ReadOnly != nil && !*r.ReadOnly {
+				want[r.EventID] = true
+			}
+		}
+	}
+	if decrypts == 0 || len(want) == 0 {
+		t.Fatalf("the corpus set has %d KMS Decrypt events and %d write events; want some of each", decrypts, len(want))
+	}
+
+	store := decode[api.EventDataStore](t, h.expect(exitOK, "create-event-data-store", "--name", "writes", "--advanced-event-selectors",
+		"Name=writes,FieldSelectors=[{Field=eventCategory,Equals=[Management]},{Field=readOnly,Equals=[false]}]"))
+	sels := []api.AdvancedEventSelector{{Name: "writes", FieldSelectors: []api.AdvancedFieldSelector{
+		{Field: "eventCategory", Equals: []string{"Management"}},
+		{Field: "readOnly", Equals: []string{"false"}},
+	}}}
+	if !reflect.DeepEqual(store.AdvancedEventSelectors, sels) {
+		t.Errorf("create-event-data-store printed the selectors %+v, want %+v", store.AdvancedEventSelectors, sels)
+	}
+	imp, o := h.startImport(exitOK, store.Name, "file://"+filepath.ToSlash(dir)+"/")
+	if imp.ImportStatistics.EventsCompleted != int64(len(want)) {
+		t.Errorf("the import stored %d events, want %d", imp.ImportStatistics.EventsCompleted, len(want))
+	}
+	if unselected := fmt.Sprintf("%s events not selected", count(int64(records-len(want)))); !strings.Contains(o.stderr, unselected) {
+		t.Errorf("the summary does not say %q:\n%s", unselected, o.stderr)
+	}
+	h.checkStored(storeID(store.EventDataStoreArn), want)
+
+	listed := decode[api.ListEventDataStoresOutput](t, h.expect(exitOK, "list-event-data-stores"))
+	if len(listed.EventDataStores) != 1 || !reflect.DeepEqual(listed.EventDataStores[0].AdvancedEventSelectors, sels) {
+		t.Errorf("list-event-data-stores printed %+v, want the store with its selectors", listed)
+	}
+	checkOneLine(t, h.expect(exitError, "update-event-data-store", "--event-data-store", store.Name, "--advanced-event-selectors",
+		"FieldSelectors=[{Field=readOnly,Equals=[yes]}]"), "ctimport: update-event-data-store: ", "InvalidEventSelectorsException")
+	checkOneLine(t, h.expect(exitUsage, "update-event-data-store", "--event-data-store", store.Name, "--advanced-event-selectors",
+		"FieldSelectors=[{Field=readOnly,Equals=[true]"), "ctimport: ", "invalid shorthand syntax")
 }
