@@ -30,8 +30,8 @@ type corpusRecord struct {
 
 // TestSelectorsCorpus imports the corpus into event data stores with
 // advanced event selectors and checks that each stores the events the test
-// selects by reading the corpus's records itself, and that the events left
-// out are counted.
+// selects by reading the corpus's records itself, that the events left
+// out are counted, and that Verify finds the imports whole.
 func TestSelectorsCorpus(t *testing.T) {
 	var records []corpusRecord
 	sets := map[string][]int{} // the indexes in records of each set's records
@@ -145,6 +145,10 @@ func TestSelectorsCorpus(t *testing.T) {
 				}
 				if known(t, p) && p.EventsUnselected != int64(len(idx))-kept {
 					t.Errorf("the import of %s counted %d events not selected, want %d", set, p.EventsUnselected, int64(len(idx))-kept)
+				}
+				sum, err := e.eng.Verify(e.ctx, id, func(d engine.Drift) { t.Errorf("verify %s: %+v", set, d) })
+				if err != nil || sum.Drifts != 0 || sum.Events != kept {
+					t.Errorf("Verify of the import of %s = %+v, %v; want no drift over %d events", set, sum, err, kept)
 				}
 			}
 			e.checkStored(eds, want)
