@@ -155,6 +155,9 @@ type EventDataStore struct {
 	TerminationProtectionEnabled bool      `json:"TerminationProtectionEnabled"`
 	CreatedTimestamp             time.Time `json:"CreatedTimestamp"`
 	UpdatedTimestamp             time.Time `json:"UpdatedTimestamp"`
+	// AdvancedEventSelectors select the events imports store; none when
+	// the store keeps every event.
+	AdvancedEventSelectors []AdvancedEventSelector `json:"AdvancedEventSelectors,omitempty"`
 }
 
 // AdvancedFieldSelector is one condition of an advanced event selector.

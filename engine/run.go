@@ -115,10 +115,15 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 	if err != nil {
 		return err
 	}
+	m, err := storeMatcher(dest)
+	if err != nil {
+		return err
+	}
 	p := pipeline.Run{
 		Import:      imp,
 		NotBefore:   notBefore,
 		Incremental: r.opts.Incremental,
+		Selectors:   m,
 		Source:      r.src,
 		Store:       e.store,
 		Config:      e.opts.Config,

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -34,8 +36,6 @@ func checkName(name string) error {
 // ctimport cannot honour with the exception the API model names for them.
 func applySettings(s *sink.EventDataStore, in api.EventDataStoreSettings) error {
 	switch {
-	case len(in.AdvancedEventSelectors) > 0:
-		return api.ErrInvalidEventSelectors.New("advanced event selectors are not supported yet: an event data store keeps every event imported into it")
 	case in.MultiRegionEnabled != nil && !*in.MultiRegionEnabled:
 		return api.ErrUnsupportedOperation.New("an event data store keeps the events of every region imported into it; MultiRegionEnabled cannot be false")
 	case in.OrganizationEnabled != nil && *in.OrganizationEnabled:
@@ -54,7 +54,44 @@ func applySettings(s *sink.EventDataStore, in api.EventDataStoreSettings) error 
 	if in.TerminationProtectionEnabled != nil {
 		s.TerminationProtection = *in.TerminationProtectionEnabled
 	}
+	if len(in.AdvancedEventSelectors) > 0 {
+		if _, err := selector.Compile(in.AdvancedEventSelectors); err != nil {
+			return err
+		}
+		b, err := json.Marshal(in.AdvancedEventSelectors)
+		if err != nil {
+			return fmt.Errorf("engine: advanced event selectors: %w", err)
+		}
+		s.Selectors = string(b)
+	}
 	return nil
+}
+
+// selectors returns the advanced event selectors of s; nil when it has
+// none.
+func selectors(s sink.EventDataStore) ([]api.AdvancedEventSelector, error) {
+	if s.Selectors == "" {
+		return nil, nil
+	}
+	var sels []api.AdvancedEventSelector
+	if err := json.Unmarshal([]byte(s.Selectors), &sels); err != nil {
+		return nil, fmt.Errorf("engine: advanced event selectors of event data store %s: %w", s.ID, err)
+	}
+	return sels, nil
+}
+
+// storeMatcher compiles the advanced event selectors of event data store
+// s, as they are now: the events an import run into it stores.
+func storeMatcher(s sink.EventDataStore) (*selector.Matcher, error) {
+	sels, err := selectors(s)
+	if err != nil {
+		return nil, err
+	}
+	m, err := selector.Compile(sels)
+	if err != nil {
+		return nil, fmt.Errorf("engine: advanced event selectors of event data store %s: %w", s.ID, err)
+	}
+	return m, nil
 }
 
 // CreateEventDataStore creates an event data store, with CloudTrail Lake's
@@ -85,7 +122,7 @@ func (e *Engine) CreateEventDataStore(ctx context.Context, in api.CreateEventDat
 	if err := e.store.CreateEventDataStore(ctx, s); err != nil {
 		return api.EventDataStore{}, storeError("create", s, err)
 	}
-	return storeOut(s), nil
+	return storeOut(s)
 }
 
 // storeError returns the error of the store's op on s: an
@@ -113,16 +150,22 @@ func (e *Engine) ListEventDataStores(ctx context.Context, in api.ListEventDataSt
 	}
 	out := api.ListEventDataStoresOutput{EventDataStores: []api.EventDataStore{}, NextToken: next}
 	for _, s := range page {
-		out.EventDataStores = append(out.EventDataStores, storeOut(s))
+		eds, err := storeOut(s)
+		if err != nil {
+			return api.ListEventDataStoresOutput{}, err
+		}
+		out.EventDataStores = append(out.EventDataStores, eds)
 	}
 	return out, nil
 }
 
-func storeOut(s sink.EventDataStore) api.EventDataStore {
+// storeOut describes s as the API does.
+func storeOut(s sink.EventDataStore) (api.EventDataStore, error) {
 	status := api.EventDataStoreEnabled
 	if !s.Deleted.IsZero() {
 		status = api.EventDataStorePendingDeletion
 	}
+	sels, err := selectors(s)
 	return api.EventDataStore{
 		EventDataStoreArn:            s.ARN,
 		Name:                         s.Name,
@@ -131,7 +174,8 @@ func storeOut(s sink.EventDataStore) api.EventDataStore {
 		TerminationProtectionEnabled: s.TerminationProtection,
 		CreatedTimestamp:             s.Created,
 		UpdatedTimestamp:             s.Updated,
-	}
+		AdvancedEventSelectors:       sels,
+	}, err
 }
 
 var arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/([a-zA-Z0-9\-]{3,128})$`)
@@ -185,7 +229,7 @@ func (e *Engine) GetEventDataStore(ctx context.Context, in api.GetEventDataStore
 	if err != nil {
 		return api.EventDataStore{}, err
 	}
-	return storeOut(s), nil
+	return storeOut(s)
 }
 
 // importInto returns the ID of an import of this Engine running into event
@@ -199,10 +243,12 @@ func (e *Engine) importInto(storeID string) string {
 	return ""
 }
 
-// UpdateEventDataStore changes the name, retention period or termination
-// protection of an event data store that is not pending deletion and has no
-// import running; its ARN and ID stay. A shorter retention period removes
-// the events that fall outside it.
+// UpdateEventDataStore changes the name, retention period, termination
+// protection or advanced event selectors of an event data store that is
+// not pending deletion and has no import running; its ARN and ID stay.
+// A shorter retention period removes the events that fall outside it.
+// Selectors given replace the store's; they apply to the import runs that
+// start afterwards, and the events the store holds stay.
 func (e *Engine) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDataStoreInput) (api.EventDataStore, error) {
 	s, err := e.activeStore(ctx, in.EventDataStore)
 	if err != nil {
@@ -232,7 +278,7 @@ func (e *Engine) UpdateEventDataStore(ctx context.Context, in api.UpdateEventDat
 			return api.EventDataStore{}, err
 		}
 	}
-	return storeOut(s), nil
+	return storeOut(s)
 }
 
 // DeleteEventDataStore puts an event data store that has termination
@@ -281,7 +327,7 @@ func (e *Engine) RestoreEventDataStore(ctx context.Context, in api.RestoreEventD
 	if err := e.store.UpdateEventDataStore(ctx, s); err != nil {
 		return api.EventDataStore{}, fmt.Errorf("engine: restore event data store: %w", err)
 	}
-	return storeOut(s), nil
+	return storeOut(s)
 }
 
 // expired reports whether s has been pending deletion for DeletionWait.

@@ -9,6 +9,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -104,10 +105,17 @@ func (e *Engine) Verify(ctx context.Context, id string, report func(Drift)) (Ver
 	if err != nil {
 		return VerifySummary{}, err
 	}
-	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, report: report}
-	if dest, err := e.resolveStore(ctx, imp.StoreID); err == nil {
-		v.notBefore = e.retentionStart(dest)
+	// A store removed since has no retention period or selectors left: its
+	// events are compared as the source has them.
+	dest, err := e.resolveStore(ctx, imp.StoreID)
+	if err != nil && !errors.Is(err, api.ErrEventDataStoreNotFound) {
+		return VerifySummary{}, fmt.Errorf("engine: verify import %s: %w", imp.ID, err)
 	}
+	m, err := storeMatcher(dest)
+	if err != nil {
+		return VerifySummary{}, err
+	}
+	v := &verifier{store: e.store, imp: imp, src: src, cfg: e.opts.Config, notBefore: e.retentionStart(dest), selectors: m, report: report}
 	if err := v.verify(ctx, loc.Prefix); err != nil {
 		return VerifySummary{}, fmt.Errorf("engine: verify import %s: %w", imp.ID, err)
 	}
@@ -123,6 +131,9 @@ type verifier struct {
 	// notBefore is the start of the store's retention period: older
 	// events are not kept, so not missed.
 	notBefore time.Time
+	// selectors are the event data store's advanced event selectors,
+	// which choose the events a file read again should have brought.
+	selectors *selector.Matcher
 	report    func(Drift)
 	sum       VerifySummary
 	stored    map[string]int64 // events in the store within the time range, by key
@@ -298,15 +309,15 @@ func (v *verifier) events(ctx context.Context, f *s3scan.LogFile, row sink.File)
 }
 
 // lost reads file f again, as the import read it, and
-// counts its events within the import's time range that the store holds
-// from no file.
+// counts its events within the import's time range that the event data
+// store's selectors select and that the store holds from no file.
 func (v *verifier) lost(ctx context.Context, f s3scan.LogFile) (int64, error) {
 	body, _, err := v.src.Open(ctx, f.Key)
 	if err != nil {
 		return 0, fmt.Errorf("read %s again: %w", f.Key, err)
 	}
 	defer body.Close()
-	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp, NotBefore: v.notBefore}
+	rd := pipeline.Reader{MaxFileSize: v.cfg.MaxFileSize, MaxRecordSize: v.cfg.MaxRecordSize, Import: v.imp, NotBefore: v.notBefore, Selectors: v.selectors}
 	var ids []sink.Identity
 	var lost int64
 	look := func() error {

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -83,6 +84,9 @@ type Run struct {
 	// NotBefore, when set, is the start of the event data store's
 	// retention period: older events are not stored.
 	NotBefore time.Time
+	// Selectors choose the events stored: the advanced event selectors of
+	// the event data store. nil stores every event.
+	Selectors *selector.Matcher
 	Source    s3scan.Source
 	Store     sink.Store
 	Config    Config
@@ -129,7 +133,7 @@ func (r *Run) Execute(ctx context.Context, root string) error {
 	}
 	defer w.Close()
 
-	reader := Reader{MaxFileSize: r.Config.MaxFileSize, MaxRecordSize: r.Config.MaxRecordSize, Import: r.Import, NotBefore: r.NotBefore, Progress: p}
+	reader := Reader{MaxFileSize: r.Config.MaxFileSize, MaxRecordSize: r.Config.MaxRecordSize, Import: r.Import, NotBefore: r.NotBefore, Selectors: r.Selectors, Progress: p}
 	l := &lister{store: r.Store, src: r.Source, imp: r.Import, incremental: r.Incremental, cfg: r.Config, progress: p, completed: completed}
 	f := &fetcher{src: r.Source, budget: semaphore.NewWeighted(r.Config.PrefetchBytes), limit: min(prefetchLimit, r.Config.PrefetchBytes)}
 	d := &decoder{src: r.Source, reader: reader, importID: r.Import.ID, cfg: r.Config, progress: p}

@@ -42,6 +42,9 @@ type Progress struct {
 	// EventsPastRetention counts events of read files older than the
 	// retention period of the event data store.
 	EventsPastRetention int64
+	// EventsUnselected counts events of read files within the time range
+	// that the event data store's advanced event selectors do not select.
+	EventsUnselected int64
 	// SkippedObjects and SkippedPrefixes count what is not trail log files.
 	SkippedObjects  int64
 	SkippedPrefixes int64
@@ -60,7 +63,7 @@ type Counters struct {
 	filesDone, bytesDone, events     atomic.Int64
 	stored, duplicates               atomic.Int64
 	failed, bytesRead, retries       atomic.Int64
-	outOfRange, expired              atomic.Int64
+	outOfRange, expired, unselected  atomic.Int64
 	skippedObjects, skippedPrefixes  atomic.Int64
 }
 
@@ -95,6 +98,7 @@ func (p *Counters) Snapshot() Progress {
 		Retries:             p.retries.Load(),
 		EventsOutOfRange:    p.outOfRange.Load(),
 		EventsPastRetention: p.expired.Load(),
+		EventsUnselected:    p.unselected.Load(),
 		SkippedObjects:      p.skippedObjects.Load(),
 		SkippedPrefixes:     p.skippedPrefixes.Load(),
 	}

@@ -13,12 +13,13 @@ import (
 
 	"github.com/ctimport/ctimport/pipeline/logfile"
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
 // Reader reads log files as an import reads them: it decompresses a .gz
 // object, caps its decompressed size, decodes its records and keeps the
-// events within the import's time range. A Reader is used by one goroutine
+// events within the import's time range that its selectors select. A Reader is used by one goroutine
 // at a time: it keeps its decoding buffer from one file to the next.
 type Reader struct {
 	// MaxFileSize caps the decompressed size of a file, in bytes.
@@ -30,16 +31,19 @@ type Reader struct {
 	// NotBefore, when set, drops the events whose eventTime is before it,
 	// as past the retention period of the event data store.
 	NotBefore time.Time
-	// Progress counts the bytes read and the events out of range or past
-	// the retention period; nil counts nothing.
+	// Selectors choose, among the other events, those kept: the advanced
+	// event selectors of the import's event data store. nil keeps them all.
+	Selectors *selector.Matcher
+	// Progress counts the bytes read and the events out of range, past the
+	// retention period or not selected; nil counts nothing.
 	Progress *Counters
 
 	buf []sink.Event
 }
 
 // Read reads the object key, whose content body yields, and calls emit
-// with its events within the time range and the retention period, a chunk
-// at a time, in the order
+// with its events within the time range and the retention period that the
+// selectors select, a chunk at a time, in the order
 // of the file; emit may keep the slice. It returns how many events it
 // passed to emit. A failure of the file is returned as a *FileError; an
 // error of emit is returned as it is.
@@ -73,19 +77,22 @@ func (r *Reader) Read(key string, body io.Reader, emit func([]sink.Event) error)
 	for {
 		n, err := dec.Next(r.buf)
 		kept := r.buf[:0]
-		var outOfRange, expired int64
-		for _, ev := range r.buf[:n] {
-			switch {
+		var outOfRange, expired, unselected int64
+		for i := range r.buf[:n] {
+			switch ev := &r.buf[i]; {
 			case !InRange(r.Import, ev.Time):
 				outOfRange++
 			case !ev.Null.Has(sink.EventTime) && ev.Time.Before(r.NotBefore):
 				expired++
+			case !r.Selectors.Match(ev):
+				unselected++
 			default:
-				kept = append(kept, ev)
+				kept = append(kept, *ev)
 			}
 		}
 		progress.outOfRange.Add(outOfRange)
 		progress.expired.Add(expired)
+		progress.unselected.Add(unselected)
 		if len(kept) > 0 {
 			events += int64(len(kept))
 			if err := emit(slices.Clone(kept)); err != nil {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
+	"github.com/ctimport/ctimport/selector"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -83,6 +85,36 @@ func TestReader(t *testing.T) {
 				t.Errorf("counted %d events out of range, %d bytes read; want %d, %d", s.EventsOutOfRange, s.BytesRead, tc.outRange, len(tc.body))
 			}
 		})
+	}
+}
+
+// TestReaderSelectors checks that a Reader passes on the events within the
+// time range that its selectors select, and counts those it leaves out of
+// each kind apart.
+func TestReaderSelectors(t *testing.T) {
+	var recs []string
+	for i := range 10 {
+		recs = append(recs, fmt.Sprintf(`{"eventTime":"2023-07-10T12:%02d:00Z","eventID":"id-%d","eventName":"%s"}`, i, i, []string{"GetObject", "PutObject"}[i%2]))
+	}
+	m, err := selector.Compile([]api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventName", StartsWith: []string{"Put"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)
+	p := &pipeline.Counters{}
+	rd := pipeline.Reader{MaxFileSize: 1 << 20, MaxRecordSize: 1 << 20, Selectors: m, Progress: p,
+		Import: sink.Import{StartEventTime: at.Add(2 * time.Minute), EndEventTime: at.Add(6 * time.Minute)}}
+	var ids []string
+	n, err := rd.Read("a.json", strings.NewReader(`{"Records":[`+strings.Join(recs, ",")+`]}`), func(events []sink.Event) error {
+		for i := range events {
+			ids = append(ids, events[i].ID())
+		}
+		return nil
+	})
+	s := p.Snapshot()
+	if err != nil || n != 2 || strings.Join(ids, " ") != "id-3 id-5" || s.EventsOutOfRange != 5 || s.EventsUnselected != 3 {
+		t.Errorf("Read = %d, %v, passing on %v, with %d events out of range and %d not selected; want 2 events, id-3 id-5, 5 and 3",
+			n, err, ids, s.EventsOutOfRange, s.EventsUnselected)
 	}
 }
 

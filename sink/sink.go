@@ -44,6 +44,10 @@ type EventDataStore struct {
 	RetentionPeriod int
 	// TerminationProtection forbids deleting the store.
 	TerminationProtection bool
+	// Selectors are the advanced event selectors that choose the events
+	// imports store, as JSON that the store keeps as it is given; empty
+	// when the store keeps every event.
+	Selectors string
 	// Deleted is when the store was deleted; while it is set the store is
 	// pending deletion and Query does not resolve its ID. Zero means the
 	// store is active.
@@ -160,7 +164,7 @@ type Store interface {
 	// EventDataStores returns every event data store, oldest first.
 	EventDataStores(ctx context.Context) ([]EventDataStore, error)
 	// UpdateEventDataStore replaces the Name, Updated, RetentionPeriod,
-	// TerminationProtection and Deleted of the event data store with ID
+	// TerminationProtection, Selectors and Deleted of the event data store with ID
 	// s.ID; its ARN and Created stay, and so do its events. It fails with
 	// ErrNotFound when there is no such store and with ErrExists when
 	// another store has s.Name.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) api.Service) {
 		{"EventDataStoreLifecycle", testLifecycle},
 		{"Imports", testImports},
 		{"Queries", testQueries},
+		{"AdvancedEventSelectors", testSelectors},
 		{"Exceptions", testExceptions},
 	}
 	for _, tt := range tests {
@@ -104,9 +106,9 @@ func LogKey(delivery time.Time, n int) string {
 // LogFile returns a gzip log file of IAM ListUsers events of account
 // 111122223333 in us-east-1 with the given IDs, a second apart from at.
 func LogFile(ids []string, at time.Time) []byte {
-	recs := make([]map[string]string, len(ids))
+	recs := make([]map[string]any, len(ids))
 	for i, id := range ids {
-		recs[i] = map[string]string{
+		recs[i] = map[string]any{
 			"eventVersion":       "1.08",
 			"eventTime":          at.Add(time.Duration(i) * time.Second).Format(time.RFC3339),
 			"eventSource":        "iam.amazonaws.com",
@@ -116,6 +118,11 @@ func LogFile(ids []string, at time.Time) []byte {
 			"recipientAccountId": account,
 		}
 	}
+	return recordsFile(recs)
+}
+
+// recordsFile returns a gzip log file of the records recs.
+func recordsFile(recs []map[string]any) []byte {
 	raw, err := json.Marshal(map[string]any{"Records": recs})
 	if err != nil {
 		panic(err)
@@ -193,7 +200,8 @@ func checkTime(t *testing.T, what string, at time.Time) {
 func sameStore(a, b api.EventDataStore) bool {
 	return a.EventDataStoreArn == b.EventDataStoreArn && a.Name == b.Name && a.Status == b.Status &&
 		a.RetentionPeriod == b.RetentionPeriod && a.TerminationProtectionEnabled == b.TerminationProtectionEnabled &&
-		a.CreatedTimestamp.Equal(b.CreatedTimestamp) && a.UpdatedTimestamp.Equal(b.UpdatedTimestamp)
+		a.CreatedTimestamp.Equal(b.CreatedTimestamp) && a.UpdatedTimestamp.Equal(b.UpdatedTimestamp) &&
+		reflect.DeepEqual(a.AdvancedEventSelectors, b.AdvancedEventSelectors)
 }
 
 // queryIDs runs a query of every eventID of the store with that ID, and
@@ -564,7 +572,7 @@ func testExceptions(t *testing.T, s api.Service) {
 	yes, no := true, false
 	later := day.Add(time.Hour)
 	selectors := api.EventDataStoreSettings{AdvancedEventSelectors: []api.AdvancedEventSelector{
-		{Name: "management", FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventCategory", Equals: []string{"Management"}}}},
+		{Name: "insights", FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventCategory", Equals: []string{"Insight"}}}},
 	}}
 	b := newBucket(t)
 	src := b.source
@@ -585,10 +593,30 @@ func testExceptions(t *testing.T, s api.Service) {
 			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "short", EventDataStoreSettings: api.EventDataStoreSettings{RetentionPeriod: &days}})
 			return err
 		}, api.ErrInvalidParameter},
-		{"advanced event selectors", func(ctx context.Context) error {
+		{"advanced event selectors of Insights events", func(ctx context.Context) error {
 			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: selectors})
 			return err
 		}, api.ErrInvalidEventSelectors},
+		{"an advanced event selector of an unknown field", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: api.EventDataStoreSettings{
+				AdvancedEventSelectors: []api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{{Field: "awsRegion", Equals: []string{region}}}}}}})
+			return err
+		}, api.ErrInvalidEventSelectors},
+		{"a field selector without an operator", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: api.EventDataStoreSettings{
+				AdvancedEventSelectors: []api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventName"}}}}}})
+			return err
+		}, api.ErrInvalidEventSelectors},
+		{"readOnly with StartsWith", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: api.EventDataStoreSettings{
+				AdvancedEventSelectors: []api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{{Field: "readOnly", StartsWith: []string{"t"}}}}}}})
+			return err
+		}, api.ErrInvalidEventSelectors},
+		{"an advanced event selector with an empty value", func(ctx context.Context) error {
+			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "selected", EventDataStoreSettings: api.EventDataStoreSettings{
+				AdvancedEventSelectors: []api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{{Field: "eventName", Equals: []string{""}}}}}}})
+			return err
+		}, api.ErrInvalidParameter},
 		{"a KMS key", func(ctx context.Context) error {
 			_, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "kms", EventDataStoreSettings: api.EventDataStoreSettings{KmsKeyId: "alias/trails"}})
 			return err
@@ -621,7 +649,7 @@ func testExceptions(t *testing.T, s api.Service) {
 			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, Name: other.Name})
 			return err
 		}, api.ErrEventDataStoreAlreadyExists},
-		{"update with advanced event selectors", func(ctx context.Context) error {
+		{"update with advanced event selectors of Insights events", func(ctx context.Context) error {
 			_, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: trail.EventDataStoreArn, EventDataStoreSettings: selectors})
 			return err
 		}, api.ErrInvalidEventSelectors},
@@ -772,5 +800,100 @@ func testExceptions(t *testing.T, s api.Service) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantException(t, tt.name, tt.call(t.Context()), tt.want) })
+	}
+}
+
+// testSelectors creates an event data store with advanced event selectors,
+// checks that the operations describing it return them, imports a log file
+// of events of each kind into it and checks that it stores the events its
+// selectors select; then it updates the selectors, imports again, and
+// checks that the events stored before stay.
+func testSelectors(t *testing.T, s api.Service) {
+	ctx := t.Context()
+	writes := []api.AdvancedEventSelector{{Name: "write management events", FieldSelectors: []api.AdvancedFieldSelector{
+		{Field: "eventCategory", Equals: []string{"Management"}},
+		{Field: "readOnly", Equals: []string{"false"}},
+	}}}
+	created, err := s.CreateEventDataStore(ctx, api.CreateEventDataStoreInput{Name: "writes",
+		EventDataStoreSettings: api.EventDataStoreSettings{AdvancedEventSelectors: writes}})
+	if err != nil || !reflect.DeepEqual(created.AdvancedEventSelectors, writes) {
+		t.Fatalf("CreateEventDataStore with selectors = %+v, %v; want the selectors %+v", created, err, writes)
+	}
+	if got, err := s.GetEventDataStore(ctx, api.GetEventDataStoreInput{EventDataStore: created.EventDataStoreArn}); err != nil || !sameStore(got, created) {
+		t.Errorf("GetEventDataStore = %+v, %v; want %+v", got, err, created)
+	}
+	plain := createStore(t, s, "plain")
+	if plain.AdvancedEventSelectors != nil {
+		t.Errorf("a store created without selectors has %+v", plain.AdvancedEventSelectors)
+	}
+	list, err := s.ListEventDataStores(ctx, api.ListEventDataStoresInput{})
+	if err != nil || len(list.EventDataStores) != 2 || !sameStore(list.EventDataStores[0], created) || !sameStore(list.EventDataStores[1], plain) {
+		t.Errorf("ListEventDataStores = %+v, %v; want %+v and %+v", list, err, created, plain)
+	}
+
+	b := &bucket{dir: t.TempDir()}
+	b.source = api.ImportSource{S3: api.S3ImportSource{S3LocationUri: "file://" + filepath.ToSlash(b.dir), S3BucketRegion: region}}
+	at := day.Add(time.Hour)
+	rec := func(id, source, name string, members map[string]any) map[string]any {
+		r := map[string]any{"eventVersion": "1.09", "eventTime": at.Format(time.RFC3339), "eventID": id,
+			"eventSource": source, "eventName": name, "awsRegion": region, "recipientAccountId": account}
+		for k, v := range members {
+			r[k] = v
+		}
+		return r
+	}
+	mgmt := func(readOnly bool) map[string]any {
+		return map[string]any{"eventCategory": "Management", "managementEvent": true, "readOnly": readOnly}
+	}
+	b.put(t, LogKey(at, 1), recordsFile([]map[string]any{
+		rec("decrypt", "kms.amazonaws.com", "Decrypt", mgmt(true)),
+		rec("create-key", "kms.amazonaws.com", "CreateKey", mgmt(false)),
+		rec("list-users", "iam.amazonaws.com", "ListUsers", mgmt(true)),
+		rec("create-user", "iam.amazonaws.com", "CreateUser", mgmt(false)),
+		rec("put-object", "s3.amazonaws.com", "PutObject", map[string]any{"eventCategory": "Data", "managementEvent": false, "readOnly": false,
+			"resources": []map[string]string{{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}}}),
+		rec("old-write", "ec2.amazonaws.com", "RunInstances", map[string]any{"readOnly": false}),
+	}))
+	importInto := func(dest string) api.Import {
+		t.Helper()
+		src := b.source
+		imp, err := s.StartImport(ctx, api.StartImportInput{Destinations: []string{dest}, ImportSource: &src})
+		if err != nil {
+			t.Fatalf("StartImport: %v", err)
+		}
+		return waitImport(t, s, imp.ImportId)
+	}
+	imp := importInto(created.EventDataStoreArn)
+	want := []string{"create-key", "create-user", "old-write"}
+	if imp.ImportStatus != api.StatusCompleted || imp.ImportStatistics.EventsCompleted != int64(len(want)) {
+		t.Errorf("the import ended %+v, want COMPLETED with %d events", imp, len(want))
+	}
+	if got := queryIDs(t, s, storeID(created)); !slices.Equal(got, want) {
+		t.Errorf("the store with selectors holds %v, want %v", got, want)
+	}
+
+	data := []api.AdvancedEventSelector{{FieldSelectors: []api.AdvancedFieldSelector{
+		{Field: "eventCategory", Equals: []string{"Data"}},
+		{Field: "resources.ARN", StartsWith: []string{"arn:aws:s3:::b/"}},
+	}}, {FieldSelectors: []api.AdvancedFieldSelector{
+		{Field: "eventSource", Equals: []string{"kms.amazonaws.com"}},
+		{Field: "eventName", NotEquals: []string{"CreateKey"}},
+	}}}
+	updated, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: created.Name,
+		EventDataStoreSettings: api.EventDataStoreSettings{AdvancedEventSelectors: data}})
+	if err != nil || !reflect.DeepEqual(updated.AdvancedEventSelectors, data) {
+		t.Fatalf("UpdateEventDataStore with selectors = %+v, %v; want the selectors %+v", updated, err, data)
+	}
+	renamed, err := s.UpdateEventDataStore(ctx, api.UpdateEventDataStoreInput{EventDataStore: created.Name, Name: "selected"})
+	if err != nil || !reflect.DeepEqual(renamed.AdvancedEventSelectors, data) {
+		t.Errorf("UpdateEventDataStore without selectors = %+v, %v; want the selectors kept", renamed, err)
+	}
+	importInto(created.EventDataStoreArn)
+	want = []string{"create-key", "create-user", "decrypt", "old-write", "put-object"}
+	if got := queryIDs(t, s, storeID(created)); !slices.Equal(got, want) {
+		t.Errorf("after the update and a second import the store holds %v, want %v", got, want)
+	}
+	if imp := importInto(plain.EventDataStoreArn); imp.ImportStatistics.EventsCompleted != 6 {
+		t.Errorf("the import into a store without selectors stored %+v, want all 6 events", imp.ImportStatistics)
 	}
 }

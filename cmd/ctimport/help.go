@@ -30,7 +30,8 @@ func init() {
 		{"retention-period", flagInt, "how many days the store keeps events, 7 to 3653 (default 2557)"},
 		{"termination-protection-enabled", flagBool, "forbid deleting the store (the default of a new store)"},
 		{"no-termination-protection-enabled", flagBool, "allow deleting the store"},
-		{"advanced-event-selectors", flagString, "advanced event selectors, as JSON: not supported yet, refused"},
+		{"advanced-event-selectors", flagList, "the events imports store: up to 5 selectors, each Name=NAME,FieldSelectors=[{Field=FIELD,Equals=[V,...],NotStartsWith=[V,...]},...], " +
+			"or a JSON list of them, or file://PATH of a file holding that JSON; an event is stored when one selector matches it (see the README)"},
 		{"multi-region-enabled", flagBool, "keep the events of every region (what ctimport does)"},
 		{"no-multi-region-enabled", flagBool, "keep the events of one region: not supported, refused"},
 		{"organization-enabled", flagBool, "collect an organization's events: not supported, refused"},

@@ -80,6 +80,9 @@ func summary(p engine.Progress, now time.Time) string {
 	if p.EventsPastRetention > 0 {
 		fmt.Fprintf(&b, ", %s events older than the store's retention period", count(p.EventsPastRetention))
 	}
+	if p.EventsUnselected > 0 {
+		fmt.Fprintf(&b, ", %s events not selected by the store's advanced event selectors", count(p.EventsUnselected))
+	}
 	if p.SkippedObjects+p.SkippedPrefixes > 0 {
 		fmt.Fprintf(&b, ", skipped %s objects and %s prefixes that are not trail logs", count(p.SkippedObjects), count(p.SkippedPrefixes))
 	}

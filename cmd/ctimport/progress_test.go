@@ -171,9 +171,9 @@ func TestSummary(t *testing.T) {
 		},
 		{
 			"everything to say",
-			engine.Progress{Started: started, FilesDone: 3, Events: 12, Stored: 10, Duplicates: 2, BytesDone: 4_000, FilesFailed: 2, EventsOutOfRange: 1500, EventsPastRetention: 7, SkippedObjects: 4, SkippedPrefixes: 1},
+			engine.Progress{Started: started, FilesDone: 3, Events: 12, Stored: 10, Duplicates: 2, BytesDone: 4_000, FilesFailed: 2, EventsOutOfRange: 1500, EventsPastRetention: 7, EventsUnselected: 8, SkippedObjects: 4, SkippedPrefixes: 1},
 			1500 * time.Millisecond,
-			"3 files, 12 events (10 new, 2 already stored), 0.0 MB, 2 files failed, 1,500 events outside the time range, 7 events older than the store's retention period, skipped 4 objects and 1 prefixes that are not trail logs, in 1.5s",
+			"3 files, 12 events (10 new, 2 already stored), 0.0 MB, 2 files failed, 1,500 events outside the time range, 7 events older than the store's retention period, 8 events not selected by the store's advanced event selectors, skipped 4 objects and 1 prefixes that are not trail logs, in 1.5s",
 		},
 	} {
 		if got := summary(tc.p, started.Add(tc.took)); got != tc.want {

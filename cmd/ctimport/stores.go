@@ -59,7 +59,12 @@ func (c *cli) storeSettings() (api.EventDataStoreSettings, error) {
 			return in, err
 		}
 	}
-	return in, c.jsonFlag("advanced-event-selectors", &in.AdvancedEventSelectors)
+	if c.args.has("advanced-event-selectors") {
+		if in.AdvancedEventSelectors, err = parseSelectors(c.args.list("advanced-event-selectors")); err != nil {
+			return in, usagef("--advanced-event-selectors: %v", err)
+		}
+	}
+	return in, nil
 }
 
 func cmdCreateEventDataStore(ctx context.Context, c *cli) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestEventDataStoreLifecycle(t *testing.T) {
 	}
 	refused(exitError, "EventDataStoreTerminationProtectedException", "delete-event-data-store", "--event-data-store", id)
 	refused(exitError, "InvalidEventSelectorsException", "update-event-data-store", "--event-data-store", id,
-		"--advanced-event-selectors", `[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]`)
+		"--advanced-event-selectors", `[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Insight"]}]}]`)
 	refused(exitError, "UnsupportedOperationException", "update-event-data-store", "--event-data-store", id, "--billing-mode", "FIXED_RETENTION_PRICING")
 	refused(exitError, "InvalidParameterException", "update-event-data-store", "--event-data-store", id, "--retention-period", "6")
 	refused(exitUsage, "not both", "update-event-data-store", "--event-data-store", id,
@@ -107,9 +108,22 @@ func TestServeEventDataStoresSDK(t *testing.T) {
 	wantError[*types.UnsupportedOperationException](t, "CreateEventDataStore with a KMS key", err)
 	_, err = cl.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("org"), OrganizationEnabled: aws.Bool(true)})
 	wantError[*types.UnsupportedOperationException](t, "CreateEventDataStore of an organization", err)
-	selectors := []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Management"}}}}}
+	selectors := []types.AdvancedEventSelector{{FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Insight"}}}}}
 	_, err = cl.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("selected"), AdvancedEventSelectors: selectors})
-	wantError[*types.InvalidEventSelectorsException](t, "CreateEventDataStore with advanced event selectors", err)
+	wantError[*types.InvalidEventSelectorsException](t, "CreateEventDataStore with advanced event selectors of Insights events", err)
+	writes := []types.AdvancedEventSelector{{Name: aws.String("writes"), FieldSelectors: []types.AdvancedFieldSelector{
+		{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+		{Field: aws.String("readOnly"), Equals: []string{"false"}},
+		{Field: aws.String("eventName"), NotStartsWith: []string{"Put", "Delete"}, NotEndsWith: []string{"Key"}},
+	}}}
+	selected, err := cl.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("selected"), AdvancedEventSelectors: writes})
+	if err != nil {
+		t.Fatalf("CreateEventDataStore with advanced event selectors: %v", err)
+	}
+	described, err := cl.GetEventDataStore(ctx, &cloudtrail.GetEventDataStoreInput{EventDataStore: selected.EventDataStoreArn})
+	if err != nil || !reflect.DeepEqual(described.AdvancedEventSelectors, writes) || !reflect.DeepEqual(selected.AdvancedEventSelectors, writes) {
+		t.Errorf("the selectors of a store created with %+v: created %+v, described %+v, %v", writes, selected.AdvancedEventSelectors, described.AdvancedEventSelectors, err)
+	}
 	_, err = cl.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("short"), RetentionPeriod: aws.Int32(6)})
 	wantError[*types.InvalidParameterException](t, "CreateEventDataStore with a retention period of 6 days", err)
 
@@ -135,7 +149,14 @@ func TestServeEventDataStoresSDK(t *testing.T) {
 	_, err = cl.UpdateEventDataStore(ctx, &cloudtrail.UpdateEventDataStoreInput{EventDataStore: aws.String(arn), BillingMode: types.BillingModeFixedRetentionPricing})
 	wantError[*types.UnsupportedOperationException](t, "UpdateEventDataStore of the billing mode", err)
 	_, err = cl.UpdateEventDataStore(ctx, &cloudtrail.UpdateEventDataStoreInput{EventDataStore: aws.String(arn), AdvancedEventSelectors: selectors})
-	wantError[*types.InvalidEventSelectorsException](t, "UpdateEventDataStore with advanced event selectors", err)
+	wantError[*types.InvalidEventSelectorsException](t, "UpdateEventDataStore with advanced event selectors of Insights events", err)
+	_, err = cl.UpdateEventDataStore(ctx, &cloudtrail.UpdateEventDataStoreInput{EventDataStore: aws.String(arn), AdvancedEventSelectors: []types.AdvancedEventSelector{
+		{FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventName"), Equals: []string{"x"}, StartsWith: []string{""}}}}}})
+	wantError[*types.InvalidParameterException](t, "UpdateEventDataStore with an empty value of an advanced event selector", err)
+	reselected, err := cl.UpdateEventDataStore(ctx, &cloudtrail.UpdateEventDataStoreInput{EventDataStore: aws.String(arn), AdvancedEventSelectors: writes})
+	if err != nil || !reflect.DeepEqual(reselected.AdvancedEventSelectors, writes) {
+		t.Errorf("UpdateEventDataStore with advanced event selectors = %+v, %v; want them", reselected, err)
+	}
 	_, err = cl.DeleteEventDataStore(ctx, &cloudtrail.DeleteEventDataStoreInput{EventDataStore: aws.String(arn)})
 	wantError[*types.EventDataStoreTerminationProtectedException](t, "DeleteEventDataStore with termination protection", err)
 	if _, err := cl.UpdateEventDataStore(ctx, &cloudtrail.UpdateEventDataStoreInput{EventDataStore: aws.String(arn), TerminationProtectionEnabled: aws.Bool(false)}); err != nil {

@@ -29,9 +29,9 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 			return fmt.Errorf("%w: event data store %q (ID %s)", sink.ErrExists, eds.Name, eds.ID)
 		}
 		_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO ctimport.event_data_stores (`+storeColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			eds.ID, eds.Name, eds.ARN, dbTime(eds.Created), dbTime(eds.Updated),
-			eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted))
+			eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted), dbText(eds.Selectors))
 		if err != nil {
 			return err
 		}
@@ -50,11 +50,12 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 	return nil
 }
 
-const storeColumns = `id, name, arn, created, updated, retention_period, termination_protection, deleted`
+const storeColumns = `id, name, arn, created, updated, retention_period, termination_protection, deleted, advanced_event_selectors`
 
 // storeSelect reads the columns of storeColumns; an updated time that an
 // upgrade left NULL reads as the creation time.
-const storeSelect = `id, name, arn, created, coalesce(updated, created), retention_period, termination_protection, deleted`
+const storeSelect = `id, name, arn, created, coalesce(updated, created), retention_period, termination_protection, deleted,
+	coalesce(advanced_event_selectors, '')`
 
 // EventDataStores returns every event data store, oldest first (by
 // Created, then ID).
@@ -69,7 +70,7 @@ func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, err
 	for rows.Next() {
 		var e sink.EventDataStore
 		var created, updated, deleted sql.NullTime
-		err := rows.Scan(&e.ID, &e.Name, &e.ARN, &created, &updated, &e.RetentionPeriod, &e.TerminationProtection, &deleted)
+		err := rows.Scan(&e.ID, &e.Name, &e.ARN, &created, &updated, &e.RetentionPeriod, &e.TerminationProtection, &deleted, &e.Selectors)
 		if err != nil {
 			return nil, fmt.Errorf("duckdbsink: list event data stores: %w", err)
 		}
@@ -107,8 +108,8 @@ func (s *Store) UpdateEventDataStore(ctx context.Context, eds sink.EventDataStor
 			return fmt.Errorf("%w: event data store %q", sink.ErrExists, eds.Name)
 		}
 		_, err = tx.ExecContext(ctx, s.sql(`UPDATE ctimport.event_data_stores SET name = ?, updated = ?,
-			retention_period = ?, termination_protection = ?, deleted = ? WHERE id = ?`),
-			eds.Name, dbTime(eds.Updated), eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted), id)
+			retention_period = ?, termination_protection = ?, deleted = ?, advanced_event_selectors = ? WHERE id = ?`),
+			eds.Name, dbTime(eds.Updated), eds.RetentionPeriod, eds.TerminationProtection, dbTime(eds.Deleted), dbText(eds.Selectors), id)
 		if err != nil {
 			return err
 		}
@@ -419,6 +420,14 @@ func dbTime(t time.Time) any {
 		return nil
 	}
 	return t.UTC()
+}
+
+// dbText returns a text to store where NULL means none: NULL for "".
+func dbText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // goTime returns a time read from the database: the zero time for NULL,

@@ -10,9 +10,9 @@ import (
 )
 
 // schemaVersion is the version of the tables this package creates. Open
-// upgrades a database of version 1 or 2 when it opens it for writing, and
-// refuses any other.
-const schemaVersion = 3
+// upgrades a database of version 1, 2 or 3 when it opens it for writing,
+// and refuses any other.
+const schemaVersion = 4
 
 // schemaDDL creates ctimport's own tables, which live in schema ctimport;
 // event tables live in schema main, one per event data store.
@@ -22,7 +22,7 @@ var schemaDDL = []string{
 		id VARCHAR PRIMARY KEY,
 		name VARCHAR NOT NULL UNIQUE,
 		arn VARCHAR NOT NULL,
-		created TIMESTAMPTZ` + storeColumnsV3 + `
+		created TIMESTAMPTZ` + storeColumnsV3 + storeColumnsV4 + `
 	)`,
 	`CREATE TABLE ctimport.imports (
 		id VARCHAR PRIMARY KEY,
@@ -108,15 +108,17 @@ func (s *Store) ensureSchema(ctx context.Context, progress func(done, total int6
 		// A writer replaces the Lake functions, so that a database made by
 		// an earlier build gets their fixes.
 		return inTx(ctx, s.db, func(tx *sql.Tx) error { return createMacros(ctx, tx) })
-	case (version == 1 || version == 2) && s.readOnly:
+	case version >= 1 && version < schemaVersion && s.readOnly:
 		return fmt.Errorf("%w: the database has schema version %d, from an older ctimport", ErrNeedsUpgrade, version)
 	case version == 1:
 		if err := s.upgrade1(ctx, progress); err != nil {
 			return err
 		}
-		return s.upgrade2(ctx)
+		return s.addStoreColumns(ctx, version, storeColumnsV3+storeColumnsV4)
 	case version == 2:
-		return s.upgrade2(ctx)
+		return s.addStoreColumns(ctx, version, storeColumnsV3+storeColumnsV4)
+	case version == 3:
+		return s.addStoreColumns(ctx, version, storeColumnsV4)
 	}
 	return fmt.Errorf("database schema version %d is not supported (want %d)", version, schemaVersion)
 }

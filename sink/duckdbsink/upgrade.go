@@ -115,17 +115,24 @@ const storeColumnsV3 = `,
 		termination_protection BOOLEAN DEFAULT true,
 		deleted TIMESTAMPTZ`
 
-// upgrade2 upgrades a database of schema version 2: it adds the columns of
-// storeColumnsV3 to the event data stores (a store's updated time, NULL,
-// reads as its creation time), replaces the Lake functions, and sets the
-// version. DuckDB alters a table once a transaction, so each column is
-// added in a transaction of its own, IF NOT EXISTS, and an upgrade that
-// stopped halfway is taken up again at the next Open.
-func (s *Store) upgrade2(ctx context.Context) error {
-	for col := range strings.SplitSeq(strings.TrimPrefix(storeColumnsV3, ","), ",") {
+// storeColumnsV4 is the column of ctimport.event_data_stores that version
+// 4 added: the advanced event selectors of a store, NULL for none, which
+// the stores an upgrade finds have.
+const storeColumnsV4 = `,
+		advanced_event_selectors VARCHAR`
+
+// addStoreColumns upgrades a database of schema version from, 2 or more
+// (version 1 once upgrade1 has run): it adds the columns of
+// ctimport.event_data_stores that the later versions added, given as
+// their definitions each after a comma, replaces the Lake functions, and
+// sets the version. DuckDB alters a table once a transaction, so each
+// column is added in a transaction of its own, IF NOT EXISTS, and an
+// upgrade that stopped halfway is taken up again at the next Open.
+func (s *Store) addStoreColumns(ctx context.Context, from int, columns string) error {
+	for col := range strings.SplitSeq(strings.TrimPrefix(columns, ","), ",") {
 		_, err := s.db.ExecContext(ctx, s.sql(`ALTER TABLE ctimport.event_data_stores ADD COLUMN IF NOT EXISTS `+strings.TrimSpace(col)))
 		if err != nil {
-			return fmt.Errorf("upgrade from schema version 2: %w", err)
+			return fmt.Errorf("upgrade from schema version %d: %w", from, err)
 		}
 	}
 	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
@@ -136,7 +143,7 @@ func (s *Store) upgrade2(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("upgrade from schema version 2: %w", err)
+		return fmt.Errorf("upgrade from schema version %d: %w", from, err)
 	}
 	return nil
 }

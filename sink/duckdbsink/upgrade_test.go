@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ctimport/ctimport/sink"
 )
 
 // v1Store is the ID of the event data store "trails" of the version-1
@@ -138,17 +140,16 @@ func TestUpgradeV1(t *testing.T) {
 	s.Close()
 }
 
-// TestUpgradeV2 opens a database of schema version 2, written by a build
-// whose cardinality answered a HUGEINT: read-only it is refused with
-// ErrNeedsUpgrade; for writing it is upgraded, its event data stores given
-// Lake's defaults (retention 2557 days, termination protection on, active),
-// its events kept, and its Lake functions replaced.
-func TestUpgradeV2(t *testing.T) {
-	const store = "2caa502f-7103-4f15-bdee-922fdfb8a52b"
+// openUpgraded checks that a copy of the database file of testdata/upgrade
+// is refused read-only with ErrNeedsUpgrade, then opens it for writing,
+// which upgrades it, and returns it with its path and its two event data
+// stores.
+func openUpgraded(t *testing.T, file string) (*Store, string, []sink.EventDataStore) {
+	t.Helper()
 	ctx := t.Context()
-	path := copyOld(t, "v2.duckdb.gz")
+	path := copyOld(t, file)
 	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsUpgrade) {
-		t.Fatalf("read-only Open of a version-2 database = %v, want ErrNeedsUpgrade", err)
+		t.Fatalf("read-only Open of %s = %v, want ErrNeedsUpgrade", file, err)
 	}
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
@@ -158,19 +159,38 @@ func TestUpgradeV2(t *testing.T) {
 	if err != nil || len(stores) != 2 {
 		t.Fatalf("event data stores %v, %v; want trails and empty-store", stores, err)
 	}
+	return s, path, stores
+}
+
+// reopenReadOnly closes the upgraded s and opens its file read-only, for
+// the rest of the test.
+func reopenReadOnly(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(t.Context(), path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only Open after the upgrade: %v", err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	return ro
+}
+
+// TestUpgradeV2 opens a database of schema version 2, written by a build
+// whose cardinality answered a HUGEINT: read-only it is refused with
+// ErrNeedsUpgrade; for writing it is upgraded, its event data stores given
+// Lake's defaults (retention 2557 days, termination protection on, active),
+// its events kept, and its Lake functions replaced.
+func TestUpgradeV2(t *testing.T) {
+	const store = "2caa502f-7103-4f15-bdee-922fdfb8a52b"
+	s, path, stores := openUpgraded(t, "v2.duckdb.gz")
 	for _, st := range stores {
 		if st.RetentionPeriod != 2557 || !st.TerminationProtection || !st.Deleted.IsZero() || !st.Updated.Equal(st.Created) || st.Created.IsZero() {
 			t.Errorf("upgraded store %+v; want retention 2557, protection on, not deleted, updated when created", st)
 		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := Open(ctx, path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatalf("read-only Open after the upgrade: %v", err)
-	}
-	defer ro.Close()
+	ro := reopenReadOnly(t, s, path)
 	_, rows := queryAll(t, ro, `SELECT typeof(cardinality(resources)), count(*) FROM "`+store+`" GROUP BY ALL`)
 	if len(rows) != 1 || rows[0][0] != "BIGINT" || rows[0][1] != int64(314) {
 		t.Errorf("rows %v; want cardinality's BIGINT over 314 events", rows)
@@ -198,5 +218,37 @@ func TestRenamedFile(t *testing.T) {
 	defer ro.Close()
 	if n := mustCount(t, ro, "SELECT count(*) FROM "+eds.ID); n != 0 {
 		t.Errorf("count = %d, want 0", n)
+	}
+}
+
+// TestUpgradeV3 opens a database of schema version 3, whose event data
+// stores had no advanced event selectors: read-only it is refused with
+// ErrNeedsUpgrade; for writing it is upgraded, its stores keep their
+// settings and events and have no selectors, and selectors can then be
+// stored.
+func TestUpgradeV3(t *testing.T) {
+	const store = "1330e25f-a3cb-457e-961e-4e272b91142f"
+	ctx := t.Context()
+	s, path, stores := openUpgraded(t, "v3.duckdb.gz")
+	for _, st := range stores {
+		if st.RetentionPeriod != 2557 || !st.TerminationProtection || !st.Deleted.IsZero() || st.Selectors != "" {
+			t.Errorf("upgraded store %+v; want retention 2557, protection on, not deleted, no selectors", st)
+		}
+	}
+	trails := stores[0]
+	if trails.ID != store {
+		t.Fatalf("the first store is %+v, want %s", trails, store)
+	}
+	trails.Selectors = `[{"FieldSelectors":[{"Field":"readOnly","Equals":["false"]}]}]`
+	if err := s.UpdateEventDataStore(ctx, trails); err != nil {
+		t.Fatalf("UpdateEventDataStore with selectors: %v", err)
+	}
+	ro := reopenReadOnly(t, s, path)
+	stores, err := ro.EventDataStores(ctx)
+	if err != nil || stores[0].Selectors != trails.Selectors {
+		t.Errorf("after the upgrade and an update: %+v, %v; want selectors %s", stores, err, trails.Selectors)
+	}
+	if n := mustCount(t, ro, `SELECT count(*) FROM "`+store+`"`); n != 314 {
+		t.Errorf("count = %d, want 314", n)
 	}
 }

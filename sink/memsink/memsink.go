@@ -141,7 +141,7 @@ func (s *Store) UpdateEventDataStore(ctx context.Context, eds sink.EventDataStor
 	}
 	st := &s.stores[i]
 	st.Name, st.Updated, st.Deleted = eds.Name, norm(cmp.Or(eds.Updated, st.Created)), norm(eds.Deleted)
-	st.RetentionPeriod, st.TerminationProtection = eds.RetentionPeriod, eds.TerminationProtection
+	st.RetentionPeriod, st.TerminationProtection, st.Selectors = eds.RetentionPeriod, eds.TerminationProtection, eds.Selectors
 	return nil
 }
 

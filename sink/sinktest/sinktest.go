@@ -305,20 +305,25 @@ func testEventDataStores(t *testing.T, s sink.Store) {
 		t.Errorf("NewWriter(unknown store) = %v, want ErrNotFound", err)
 	}
 
-	d := sink.EventDataStore{ID: uuid.NewString(), Name: "no-update-time", ARN: "arn", Created: base, RetentionPeriod: 7}
+	d := sink.EventDataStore{ID: uuid.NewString(), Name: "no-update-time", ARN: "arn", Created: base, RetentionPeriod: 7, Selectors: selectors}
 	if err := s.CreateEventDataStore(ctx, d); err != nil {
 		t.Fatalf("CreateEventDataStore: %v", err)
 	}
-	if got := storeByID(t, s, d.ID); !got.Updated.Equal(base) {
-		t.Errorf("a store created without an update time reads Updated %v, want Created %v", got.Updated, base)
+	if got := storeByID(t, s, d.ID); !got.Updated.Equal(base) || got.Selectors != selectors {
+		t.Errorf("a store created without an update time, with selectors, reads Updated %v, Selectors %q; want Created %v, %q",
+			got.Updated, got.Selectors, base, selectors)
 	}
 }
 
 func sameStore(a, b sink.EventDataStore) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.ARN == b.ARN && a.Created.Equal(b.Created) &&
 		a.Updated.Equal(b.Updated) && a.RetentionPeriod == b.RetentionPeriod &&
-		a.TerminationProtection == b.TerminationProtection && a.Deleted.Equal(b.Deleted)
+		a.TerminationProtection == b.TerminationProtection && a.Deleted.Equal(b.Deleted) && a.Selectors == b.Selectors
 }
+
+// selectors are advanced event selectors as the engine stores them; the
+// store keeps them as they are.
+const selectors = `[{"Name":"writes","FieldSelectors":[{"Field":"readOnly","Equals":["false"]}]}]`
 
 // storeByID returns the event data store with that ID, failing the test
 // when there is none.
@@ -370,6 +375,7 @@ func testUpdateEventDataStore(t *testing.T, s sink.Store) {
 	}{
 		{"rename and change settings", func(e *sink.EventDataStore) {
 			e.Name, e.RetentionPeriod, e.TerminationProtection, e.Updated = "renamed", 30, false, base.Add(time.Hour)
+			e.Selectors = selectors
 		}, nil, wantQuery},
 		{"the name of another store", func(e *sink.EventDataStore) { e.Name = b.Name }, sink.ErrExists, wantQuery},
 		{"an unknown ID", func(e *sink.EventDataStore) { e.ID = uuid.NewString() }, sink.ErrNotFound, wantQuery},
@@ -377,6 +383,7 @@ func testUpdateEventDataStore(t *testing.T, s sink.Store) {
 		{"deleted", func(e *sink.EventDataStore) { e.Deleted = base.Add(2 * time.Hour) }, nil, false},
 		{"deleted again", func(e *sink.EventDataStore) { e.Updated = base.Add(3 * time.Hour) }, nil, false},
 		{"restored", func(e *sink.EventDataStore) { e.Deleted = time.Time{} }, nil, wantQuery},
+		{"selectors removed", func(e *sink.EventDataStore) { e.Selectors = "" }, nil, wantQuery},
 	}
 	cur := storeByID(t, s, a.ID)
 	for _, st := range steps {
