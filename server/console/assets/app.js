@@ -124,6 +124,21 @@ async function poll(pg, ms, fn) {
   }
 }
 
+// poller returns the function that starts poll(pg, ms, fn) unless it runs
+// already: the Stop and Retry buttons start the polls of a page again.
+function poller(pg, ms, fn) {
+  let running = false;
+  return async () => {
+    if (running) return;
+    running = true;
+    try {
+      await poll(pg, ms, fn);
+    } finally {
+      running = false;
+    }
+  };
+}
+
 const routes = [
   [/^#\/stores$/, storesPage, 'stores'],
   [/^#\/imports$/, importsPage, 'imports'],
@@ -258,6 +273,7 @@ async function importPage(pg, params, id) {
   view.append(el('h1', {text: `Import ${id}`}), head);
   const names = await storeNames();
   const rates = new Rates();
+  const refresh = poller(pg, 2000, () => show());
   const show = async () => {
     const imp = await call('GetImport', {ImportId: id});
     const st = imp.ImportStatistics || {};
@@ -293,16 +309,17 @@ async function importPage(pg, params, id) {
           ['Created', time(imp.CreatedTimestamp)], ['Updated', time(imp.UpdatedTimestamp)]]
           .map(([k, v]) => el('tr', {}, el('th', {text: k}), el('td', {text: v || ''}))))),
       el('p', {}, el('a', {id: 'failures-link', href: `#/imports/${encodeURIComponent(id)}/failures`, text: `Failures (${num(st.FailedEntries)})`})),
-      importActions(imp, show));
+      importActions(imp, refresh));
     return !done;
   };
-  await poll(pg, 2000, show);
+  await refresh();
 }
 
 async function failuresPage(pg, params, id) {
   const head = el('section');
   const list = el('section');
   view.append(el('h1', {}, 'Failures of import ', el('a', {href: `#/imports/${encodeURIComponent(id)}`, text: id})), head, list);
+  const refresh = poller(pg, 2000, () => show());
   const show = async () => {
     const [imp, failures] = await Promise.all([
       call('GetImport', {ImportId: id}),
@@ -310,7 +327,7 @@ async function failuresPage(pg, params, id) {
     ]);
     head.replaceChildren(
       el('p', {}, 'Status: ', el('span', {id: 'import-status', class: `status-${imp.ImportStatus}`, text: imp.ImportStatus})),
-      importActions(imp, show));
+      importActions(imp, refresh));
     list.replaceChildren(failures.length === 0 ? el('p', {id: 'no-failures', class: 'muted', text: 'No file of this import failed.'}) : table('failures-table', [
       {name: 'Location', cell: (f) => f.Location},
       {name: 'ErrorType', cell: (f) => f.ErrorType},
@@ -320,7 +337,7 @@ async function failuresPage(pg, params, id) {
     ], failures));
     return !ended(imp.ImportStatus);
   };
-  await poll(pg, 2000, show);
+  await refresh();
 }
 
 // epoch reads an ISO 8601 time, or epoch seconds, as the AWS CLI does.
@@ -348,9 +365,9 @@ async function startPage() {
     el('label', {}, 'Source URI (s3://bucket/prefix/ or file:///path)', input('uri', {required: true, placeholder: 's3://my-trail-bucket/'})),
     el('label', {}, 'Bucket region (optional)', input('region', {placeholder: 'us-east-1'})),
     el('label', {}, 'Role ARN to read the bucket as (optional)', input('role', {placeholder: 'arn:aws:iam::111122223333:role/import'})),
-    el('label', {}, 'Start event time (optional)', input('start', {placeholder: '2024-03-01 or 2024-03-01T10:00:00Z'})),
-    el('label', {}, 'End event time (optional)', input('end', {placeholder: '2024-03-31T23:59:59Z'})),
-    el('button', {class: 'primary', type: 'submit', id: 'start', text: 'Start import'}));
+    el('label', {}, 'Start event time (optional)', input('startTime', {placeholder: '2024-03-01 or 2024-03-01T10:00:00Z'})),
+    el('label', {}, 'End event time (optional)', input('endTime', {placeholder: '2024-03-31T23:59:59Z'})),
+    el('button', {class: 'primary', type: 'submit', id: 'submit-import', text: 'Start import'}));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = form.elements;
@@ -359,8 +376,8 @@ async function startPage() {
         Destinations: [f.destination.value],
         ImportSource: {S3: {S3LocationUri: f.uri.value.trim(), S3BucketRegion: f.region.value.trim(), S3BucketAccessRoleArn: f.role.value.trim()}},
       };
-      const start = epoch(f.start.value);
-      const end = epoch(f.end.value);
+      const start = epoch(f.startTime.value);
+      const end = epoch(f.endTime.value);
       if (start !== undefined) req.StartEventTime = start;
       if (end !== undefined) req.EndEventTime = end;
       const out = await call('StartImport', req);
@@ -540,8 +557,8 @@ const maxGroups = 20;
 
 // chartKinds tells which charts suit results: a line over time when the
 // first column holds times and another numbers (events per hour), bars of
-// the top groups when a column of text goes with one of numbers (the top
-// eventNames); auto names the one chosen by default.
+// the top groups, named by the columns of text, when they go with one of
+// numbers (the top eventNames); auto names the one chosen by default.
 function chartKinds(cols, records) {
   const every = (c, test) => records.every((r) => r[c] !== undefined && test(r[c]));
   const isNumeric = (c) => every(c, numeric);
@@ -551,10 +568,10 @@ function chartKinds(cols, records) {
     const sorted = [...records].sort((a, b) => (a[cols[0]] < b[cols[0]] ? -1 : 1));
     kinds.time = {label: cols[0], value, labels: sorted.map((r) => r[cols[0]]), data: sorted.map((r) => Number(r[value]))};
   }
-  const label = cols.find((c) => c !== value && !isNumeric(c));
-  if (value && label) {
+  const labels = cols.filter((c) => c !== value && !isNumeric(c));
+  if (value && labels.length > 0) {
     const top = [...records].sort((a, b) => Number(b[value]) - Number(a[value])).slice(0, maxGroups);
-    kinds.groups = {label, value, labels: top.map((r) => r[label] ?? '(null)'), data: top.map((r) => Number(r[value]))};
+    kinds.groups = {label: labels.join(', '), value, labels: top.map((r) => labels.map((c) => r[c] ?? '(null)').join(' · ')), data: top.map((r) => Number(r[value]))};
   }
   kinds.auto = kinds.time ? 'time' : kinds.groups ? 'groups' : 'none';
   return kinds;
