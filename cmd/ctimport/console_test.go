@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -448,8 +449,8 @@ func (b *tab) checkChart(kind string) {
 	}
 }
 
-// checkDownload downloads the results as CSV and checks the file against
-// the rows of the API.
+// checkDownload downloads the results as CSV and as JSON and checks the
+// files against the rows of the API.
 func (b *tab) checkDownload(rows []map[string]string, cols []string) {
 	b.t.Helper()
 	dir := b.t.TempDir()
@@ -478,6 +479,16 @@ func (b *tab) checkDownload(rows []map[string]string, cols []string) {
 	}
 	if !slices.EqualFunc(records, want, slices.Equal) {
 		b.t.Errorf("the CSV download differs from the API's rows:\n%q", records)
+	}
+
+	b.do("downloading JSON", chromedp.Click("#download-json"))
+	var objects []map[string]string
+	poll(b.t, "the JSON download", func() bool {
+		data, err := os.ReadFile(strings.TrimSuffix(name, ".csv") + ".json")
+		return err == nil && json.Unmarshal(data, &objects) == nil
+	})
+	if !slices.EqualFunc(objects, rows, maps.Equal) {
+		b.t.Errorf("the JSON download differs from the API's rows:\n%v", objects)
 	}
 }
 

@@ -265,3 +265,22 @@ func TestTooManySessions(t *testing.T) {
 		t.Errorf("a sign-in beyond %d sessions: HTTP %d", maxSessions, got)
 	}
 }
+
+func TestSecureCookieOverTLS(t *testing.T) {
+	con := newConsole(t, nil)
+	req := httptest.NewRequest(http.MethodPost, "https://console.test/console/login", strings.NewReader(`{"accessKeyId":"admin-key","secretAccessKey":"admin-secret"}`))
+	req.Header.Set("Origin", "https://console.test")
+	rec := httptest.NewRecorder()
+	con.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if rec.Code != http.StatusNoContent || len(cookies) != 1 || !cookies[0].Secure {
+		t.Errorf("sign-in over TLS: HTTP %d, cookies %v; want one Secure cookie", rec.Code, cookies)
+	}
+	req = httptest.NewRequest(http.MethodPost, "https://console.test/console/login", strings.NewReader(`{}`))
+	req.Header.Set("Origin", "http://console.test")
+	rec = httptest.NewRecorder()
+	con.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a sign-in over TLS from the http origin: HTTP %d", rec.Code)
+	}
+}
