@@ -40,8 +40,12 @@ vet:
 	test -z "$$(gofmt -l .)" || (gofmt -l . && false)
 	$(GO) vet ./...
 
+# Tests save artifacts (the web console's screenshots) under test-artifacts/_artifacts/.
+ARTIFACTS := $(CURDIR)/test-artifacts
+
 test: minio vet
-	MINIO_BIN=$(MINIO) $(GO) test -count=1 -timeout 60m ./...
+	mkdir -p $(ARTIFACTS)
+	MINIO_BIN=$(MINIO) $(GO) test -count=1 -timeout 60m -artifacts -outputdir $(ARTIFACTS) ./...
 
 # Run every fuzz target of the module for FUZZTIME each, one after another. A failing input is
 # saved under the package's testdata/fuzz/<target>/; commit it with the fix, as a regression case.
@@ -65,4 +69,4 @@ bench: minio
 	MINIO_BIN=$(MINIO) $(GO) run ./bench/cmd/benchreport -scale $(BENCH_SCALE)
 
 clean:
-	rm -rf bin $(DEMO_DB) $(DEMO_DB).wal
+	rm -rf bin $(DEMO_DB) $(DEMO_DB).wal $(ARTIFACTS)

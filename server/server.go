@@ -4,7 +4,9 @@
 // endpoint at it.
 //
 // Every API request is a signed POST to "/" naming its operation in the
-// X-Amz-Target header. Besides, GET /healthz answers whether the server is
+// X-Amz-Target header. The web console, package console, is served under
+// /console/ and calls the same operations as the access key signed in to
+// it. Besides, GET /healthz answers whether the server is
 // up, to anyone, and GET /metrics gives its metrics in the Prometheus
 // exposition format to a caller that authenticates with an access key ID
 // and its secret by HTTP Basic authentication, unless Config.OpenMetrics.
@@ -14,6 +16,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -28,6 +31,7 @@ import (
 	"github.com/ctimport/ctimport/internal/awsjson"
 	"github.com/ctimport/ctimport/internal/awsmodel"
 	"github.com/ctimport/ctimport/internal/sigv4"
+	"github.com/ctimport/ctimport/server/console"
 )
 
 // TargetPrefix starts the X-Amz-Target header of every CloudTrail request;
@@ -79,6 +83,9 @@ type Config struct {
 	// DescribeQuery and GetQueryResults are not counted.
 	MaxConcurrentRequests int
 	MaxRequestsPerSecond  int
+	// Samples are the example queries the web console's query editor
+	// offers.
+	Samples []console.Sample
 	// Logger receives a record of every request; nil discards them.
 	Logger *slog.Logger
 	// Now tells the time, for checking signatures and counting the
@@ -98,6 +105,7 @@ type Server struct {
 	openMetrics bool
 	owners      owners // of the queries started through the server
 	limiter     *limiter
+	console     *console.Console
 }
 
 // operation decodes a request body, runs the operation and returns its
@@ -125,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{
+	s := &Server{
 		verifier:    &sigv4.Verifier{Keys: cfg.Keys, Service: Service, Now: cfg.Now},
 		maxBody:     cfg.MaxBodyBytes,
 		log:         cfg.Logger,
@@ -135,7 +143,13 @@ func New(cfg Config) (*Server, error) {
 		keys:        cfg.Keys,
 		openMetrics: cfg.OpenMetrics,
 		limiter:     newLimiter(cfg.MaxConcurrentRequests, cfg.MaxRequestsPerSecond, now),
-	}, nil
+	}
+	con, err := console.New(console.Config{Backend: consoleBackend{s}, Samples: cfg.Samples, Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.console = con
+	return s, nil
 }
 
 // operations returns the operations of svc, by name.
@@ -195,6 +209,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.handler.ServeHTTP(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		s.serveAPI(w, r)
+	case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, console.Prefix):
+		s.console.ServeHTTP(w, r)
 	default:
 		w.Header().Set("Allow", "POST")
 		s.writeError(w, "", http.StatusNotFound, errUnknownOperation.New("%s %s is not an operation: send a signed POST to / with an X-Amz-Target header", r.Method, r.URL.Path))
@@ -213,51 +229,23 @@ type call struct {
 	id     string
 	op     string
 	key    string
+	via    string // "console" for the calls of the web console
+	start  time.Time
 	status int
 	code   string
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	c := &call{id: uuid.NewString()}
 	// A target without the prefix names no operation, even when it ends
 	// in the name of one.
-	if name, ok := operationName(r.Header.Get("X-Amz-Target")); ok {
-		c.op = name
+	name, ok := operationName(r.Header.Get("X-Amz-Target"))
+	if !ok {
+		name = ""
 	}
-	w.Header().Set("X-Amzn-RequestId", c.id)
-	defer func() {
-		if _, ok := s.ops[c.op]; !ok {
-			c.op = ""
-		}
-		took := time.Since(start)
-		s.metrics.request(c.op, c.status, took)
-		attrs := []slog.Attr{
-			slog.String("request_id", c.id),
-			slog.String("operation", c.op),
-			slog.Int("status", c.status),
-			slog.Duration("duration", took),
-			slog.String("remote", r.RemoteAddr),
-		}
-		if c.key != "" {
-			attrs = append(attrs, slog.String("access_key_id", c.key))
-		}
-		level := slog.LevelInfo
-		if c.code != "" {
-			attrs = append(attrs, slog.String("error", c.code))
-			level = slog.LevelWarn
-		}
-		s.log.LogAttrs(r.Context(), level, "request", attrs...)
-	}()
-
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		s.fail(w, c, http.StatusRequestEntityTooLarge, errTooLarge.New("the request body is larger than %d bytes", s.maxBody))
-		return
-	case err != nil:
-		s.fail(w, c, http.StatusBadRequest, errSerialization.New("reading the request body: %v", err))
+	c := s.begin(w, name)
+	defer s.record(r, c)
+	body, ok := s.readBody(w, r, c)
+	if !ok {
 		return
 	}
 	key, err := s.verifier.Verify(r, body)
@@ -270,6 +258,66 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, http.StatusBadRequest, errSerialization.New("%v", err))
 		return
 	}
+	s.run(w, r, c, key, body)
+}
+
+// begin starts the record of an API request of operation op, giving the
+// response its request ID.
+func (s *Server) begin(w http.ResponseWriter, op string) *call {
+	c := &call{id: uuid.NewString(), op: op, start: time.Now()}
+	w.Header().Set("X-Amzn-RequestId", c.id)
+	return c
+}
+
+// record logs an API request once answered and counts it in the metrics.
+func (s *Server) record(r *http.Request, c *call) {
+	if _, ok := s.ops[c.op]; !ok {
+		c.op = ""
+	}
+	took := time.Since(c.start)
+	s.metrics.request(c.op, c.status, took)
+	attrs := []slog.Attr{
+		slog.String("request_id", c.id),
+		slog.String("operation", c.op),
+		slog.Int("status", c.status),
+		slog.Duration("duration", took),
+		slog.String("remote", r.RemoteAddr),
+	}
+	if c.via != "" {
+		attrs = append(attrs, slog.String("via", c.via))
+	}
+	if c.key != "" {
+		attrs = append(attrs, slog.String("access_key_id", c.key))
+	}
+	level := slog.LevelInfo
+	if c.code != "" {
+		attrs = append(attrs, slog.String("error", c.code))
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// readBody reads the body of an API request within the server's limit,
+// answering the request when it cannot.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, c *call) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		s.fail(w, c, http.StatusRequestEntityTooLarge, errTooLarge.New("the request body is larger than %d bytes", s.maxBody))
+		return nil, false
+	case err != nil:
+		s.fail(w, c, http.StatusBadRequest, errSerialization.New("reading the request body: %v", err))
+		return nil, false
+	}
+	return body, true
+}
+
+// run serves the operation of an API request whose body came from the
+// holder of access key key: it sheds it beyond the bounds, checks the body
+// against the model and the key's role, runs the operation and writes its
+// response.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, c *call, key string, body []byte) {
 	c.key = key
 	done, err := s.limiter.admit(c.op)
 	if err != nil {
@@ -278,11 +326,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done()
 
-	target := r.Header.Get("X-Amz-Target")
 	op, known := s.ops[c.op]
 	model, inModel := awsmodel.Lookup(c.op)
-	if !known || !inModel {
-		s.fail(w, c, http.StatusBadRequest, errUnknownOperation.New("unknown operation %q: X-Amz-Target must be %s<Operation>", target, TargetPrefix))
+	switch {
+	case (!known || !inModel) && c.via != "":
+		s.fail(w, c, http.StatusBadRequest, errUnknownOperation.New("unknown operation %q", c.op))
+		return
+	case !known || !inModel:
+		s.fail(w, c, http.StatusBadRequest, errUnknownOperation.New("unknown operation %q: X-Amz-Target must be %s<Operation>", r.Header.Get("X-Amz-Target"), TargetPrefix))
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {

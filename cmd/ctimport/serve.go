@@ -22,6 +22,7 @@ import (
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/server"
+	"github.com/ctimport/ctimport/server/console"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
@@ -126,7 +127,11 @@ func cmdServe(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer done()
-	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, MaxBodyBytes: int64(maxBody), MaxConcurrentRequests: maxRequests, MaxRequestsPerSecond: perSecond, OpenMetrics: a.has("open-metrics"), Logger: log})
+	var samples []console.Sample
+	for _, q := range duckdbsink.ExampleQueries {
+		samples = append(samples, console.Sample(q))
+	}
+	srv, err := server.New(server.Config{Engine: eng, Keys: keys, Roles: roles, Samples: samples, MaxBodyBytes: int64(maxBody), MaxConcurrentRequests: maxRequests, MaxRequestsPerSecond: perSecond, OpenMetrics: a.has("open-metrics"), Logger: log})
 	if err != nil {
 		ln.Close()
 		return err
