@@ -4,12 +4,14 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -131,6 +133,38 @@ func corpus(t *testing.T) []logFile {
 		t.Fatalf("only %d log files in the corpus", len(files))
 	}
 	return files
+}
+
+// corpusRecords returns the records of the corpus by identity.
+func corpusRecords(t *testing.T) map[sink.Identity]any {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "corpus", "*", "AWSLogs", "*", "CloudTrail", "*", "*", "*", "*", "*.json.gz"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no log files: %v", err)
+	}
+	records := map[sink.Identity]any{}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Records []map[string]any }
+		err = json.NewDecoder(zr).Decode(&doc)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range doc.Records {
+			id, _ := r["eventID"].(string)
+			at, _ := time.Parse(time.RFC3339, fmt.Sprint(r["eventTime"]))
+			records[sink.Identity{ID: id, Time: at}] = r
+		}
+	}
+	return records
 }
 
 // eventIDs counts the events of files by eventID, repeats (same eventID
@@ -311,6 +345,54 @@ func TestCorpusReadBack(t *testing.T) {
 		if codecs != "ZSTD" {
 			t.Errorf("%s: compression %s, want ZSTD", p, codecs)
 		}
+	}
+
+	// The files have Lake's schema, as the DuckDB store's view has it.
+	golden, err := os.ReadFile(filepath.Join("..", "duckdbsink", "testdata", "lake_schema.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = duck.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet("+list+"))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema strings.Builder
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&schema, "%s %s\n", name, typ)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if schema.String() != string(golden) {
+		t.Errorf("schema of the data files:\n%s\nwant Lake's:\n%s", schema.String(), golden)
+	}
+
+	// eventJson is each record as delivered.
+	records := corpusRecords(t)
+	rows, err = duck.QueryContext(ctx, "SELECT eventID, eventTime, eventJson FROM read_parquet("+list+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, js string
+		var at time.Time
+		if err := rows.Scan(&id, &at, &js); err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		if err := json.Unmarshal([]byte(js), &got); err != nil {
+			t.Fatalf("eventJson of %s: %v", id, err)
+		}
+		if want := records[sink.Identity{ID: id, Time: at.UTC()}]; !reflect.DeepEqual(got, want) {
+			t.Errorf("eventJson of %s:\n%s\nwant the record:\n%v", id, js, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 
 	// Lake's typed columns hold the members of the records.
