@@ -45,7 +45,8 @@ type Options struct {
 // commit are stored once; events the table already holds from other
 // objects are not looked for. An object the table already holds, with the
 // same ETag, is dropped from a commit, so it is stored once however many
-// writers read it.
+// writers read it; the CommitResult of its sink.Commit, counted before,
+// then overstates what was stored.
 type Writer struct {
 	cat   catalog.Catalog
 	ident table.Identifier
