@@ -430,6 +430,53 @@ func TestConcurrentWriters(t *testing.T) {
 	sameCounts(t, "iceberg scan", scanIDs(t, e.catalog(t)), eventIDs(files))
 }
 
+// Two writers reading the same objects at once, in commits that overlap
+// in part, store each object once, and leave no data file that no commit
+// lists.
+func TestConcurrentWritersOfTheSameObjects(t *testing.T) {
+	e := newEnv(t)
+	e.createTable(t, e.catalog(t))
+	files := corpus(t)
+	writers := make([]*icebergsink.Writer, 2)
+	var wg sync.WaitGroup
+	for i := range writers {
+		writers[i] = icebergsink.NewWriter(e.catalog(t), ident, icebergsink.Options{})
+		defer writers[i].Close()
+		wg.Go(func() { write(t, writers[i], files, 3+i) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if skipped := writers[0].Skipped() + writers[1].Skipped(); skipped != len(files) {
+		t.Errorf("the writers dropped %d objects the table held, want %d", skipped, len(files))
+	}
+	cat := e.catalog(t)
+	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
+
+	ctx := context.Background()
+	tbl, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, task := range tasks {
+		listed[task.File.FilePath()] = true
+	}
+	for obj := range e.minio.Client().ListObjects(ctx, e.bucket, minio.ListObjectsOptions{Prefix: "events/data/", Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		if path := "s3://" + e.bucket + "/" + obj.Key; !listed[path] {
+			t.Errorf("data file %s is in no commit", path)
+		}
+	}
+}
+
 func TestRestartSkipsCoveredFiles(t *testing.T) {
 	e := newEnv(t)
 	e.createTable(t, e.catalog(t))

@@ -192,6 +192,7 @@ func (w *Writer) flush(ctx context.Context) error {
 		}
 		w.pending = keep
 		if len(keep) == 0 {
+			removeFiles(ctx, tbl, files)
 			break
 		}
 		sources := make([]Source, len(keep))
@@ -199,6 +200,7 @@ func (w *Writer) flush(ctx context.Context) error {
 			sources[i] = p.Source
 		}
 		if files == nil || !slices.Equal(written, sources) {
+			removeFiles(ctx, tbl, files)
 			if files, err = w.writeFiles(ctx, tbl, keep); err != nil {
 				return err
 			}
@@ -220,6 +222,21 @@ func (w *Writer) flush(ctx context.Context) error {
 	w.pending, w.size = nil, 0
 	clear(w.seen)
 	return nil
+}
+
+// removeFiles removes data files that no commit lists, best effort: one
+// left behind holds nothing a reader sees.
+func removeFiles(ctx context.Context, tbl *table.Table, files []iceberg.DataFile) {
+	if len(files) == 0 {
+		return
+	}
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return
+	}
+	for _, f := range files {
+		fs.Remove(f.FilePath())
+	}
 }
 
 // backoff is the wait before try attempt+1: growing, with jitter, so that
