@@ -531,3 +531,54 @@ func TestCoveredWithoutTable(t *testing.T) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
 }
+
+// Events past TargetFileSize are committed without a Sync, in data files
+// cut at that size of events.
+func TestTargetFileSize(t *testing.T) {
+	e := newEnv(t)
+	cat := e.catalog(t)
+	e.createTable(t, cat)
+	files := corpus(t)
+	w := icebergsink.NewWriter(cat, ident, icebergsink.Options{TargetFileSize: 64 << 10})
+	defer w.Close()
+	ctx := context.Background()
+	var c sink.Commit
+	for _, f := range files {
+		if err := w.Append(ctx, f.key, f.events); err != nil {
+			t.Fatal(err)
+		}
+		c.Files = append(c.Files, sink.File{Key: f.key, ETag: "etag", Status: sink.FileImported})
+	}
+	if _, err := w.Commit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	covered, err := icebergsink.Covered(ctx, cat, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(covered) != len(files) {
+		t.Fatalf("%d objects committed before Sync, want %d", len(covered), len(files))
+	}
+	tbl, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perDay := map[string]int{}
+	for _, task := range tasks {
+		perDay[filepath.Base(filepath.Dir(task.File.FilePath()))]++
+		// A file holds at most 64 KiB of the events' text, in Lake's
+		// typed columns and again in eventJson, compressed, and a footer
+		// that, with Lake's many nested columns, weighs in at this size.
+		if size := task.File.FileSizeBytes(); size > 2*(64<<10) {
+			t.Errorf("%s: %d bytes, want about %d", task.File.FilePath(), size, 64<<10)
+		}
+	}
+	if n := perDay["eventTime_day=2023-07-10"]; n < 2 {
+		t.Errorf("the 2,900 events of 2023-07-10 in %d data files, want several", n)
+	}
+	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"time"
 
@@ -25,9 +26,10 @@ const (
 
 // Options tune a Writer.
 type Options struct {
-	// TargetFileSize is how many bytes of events (their columns' text) the
-	// Writer gathers before it commits them to the table, and about the
-	// size at which a data file is cut; 0 means DefaultTargetFileSize.
+	// TargetFileSize is the most bytes of events (their columns' text,
+	// uncompressed) that a data file holds, and how many the Writer
+	// gathers before it commits them to the table; 0 means
+	// DefaultTargetFileSize.
 	TargetFileSize int64
 	// MaxAttempts is how many times a commit is tried when it conflicts
 	// with other writers' or fails; 0 means DefaultMaxAttempts.
@@ -111,9 +113,7 @@ func (w *Writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 				w.seen[id] = struct{}{}
 			}
 			kept = append(kept, *ev)
-			for _, v := range ev.Values {
-				w.size += int64(len(v))
-			}
+			w.size += eventSize(ev)
 		}
 		res.Stored += int64(len(kept))
 		w.pending = append(w.pending, pendingSource{
@@ -260,8 +260,20 @@ func (w *Writer) commit(ctx context.Context, tbl *table.Table, files []iceberg.D
 	return err
 }
 
-// writeFiles writes the events of srcs as data files of tbl, sorted by
-// eventTime, and returns them.
+// eventSize is the bytes of the text of ev's columns.
+func eventSize(ev *sink.Event) int64 {
+	var n int64
+	for _, v := range ev.Values {
+		n += int64(len(v))
+	}
+	return n
+}
+
+// writeFiles writes the events of srcs as data files of tbl and returns
+// them: a file holds events of one day, sorted by eventTime, at most
+// TargetFileSize bytes of them unless one event is larger. (iceberg-go
+// sorts each record batch it writes but not a file across batches, and
+// cuts files only at row groups.)
 func (w *Writer) writeFiles(ctx context.Context, tbl *table.Table, srcs []pendingSource) ([]iceberg.DataFile, error) {
 	var rows []row
 	for _, p := range srcs {
@@ -274,6 +286,29 @@ func (w *Writer) writeFiles(ctx context.Context, tbl *table.Table, srcs []pendin
 	if err != nil {
 		return nil, fmt.Errorf("icebergsink: arrow schema: %w", err)
 	}
+	var files []iceberg.DataFile
+	for len(rows) > 0 {
+		n, size := 1, eventSize(rows[0].ev)
+		day := rows[0].ev.Time.UTC().Truncate(24 * time.Hour)
+		for n < len(rows) && rows[n].ev.Time.UTC().Truncate(24*time.Hour).Equal(day) {
+			size += eventSize(rows[n].ev)
+			if size > w.opts.TargetFileSize {
+				break
+			}
+			n++
+		}
+		written, err := writeFile(ctx, tbl, schema, rows[:n])
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, written...)
+		rows = rows[n:]
+	}
+	return files, nil
+}
+
+// writeFile writes rows, of one day, as one data file of tbl.
+func writeFile(ctx context.Context, tbl *table.Table, schema *arrow.Schema, rows []row) ([]iceberg.DataFile, error) {
 	batches := func(yield func(arrow.RecordBatch, error) bool) {
 		for len(rows) > 0 {
 			n := min(len(rows), batchRows)
@@ -286,7 +321,7 @@ func (w *Writer) writeFiles(ctx context.Context, tbl *table.Table, srcs []pendin
 	}
 	var files []iceberg.DataFile
 	for df, err := range table.WriteRecords(ctx, tbl, schema, iter.Seq2[arrow.RecordBatch, error](batches),
-		table.WithTargetFileSize(w.opts.TargetFileSize)) {
+		table.WithTargetFileSize(math.MaxInt64)) {
 		if err != nil {
 			return nil, fmt.Errorf("icebergsink: write data files: %w", err)
 		}
