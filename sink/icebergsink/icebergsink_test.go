@@ -167,6 +167,26 @@ func corpusRecords(t *testing.T) map[sink.Identity]any {
 	return records
 }
 
+// dataFiles returns the data files of the table's current snapshot, as
+// a query engine plans them.
+func dataFiles(t *testing.T, cat catalog.Catalog) []iceberg.DataFile {
+	t.Helper()
+	ctx := context.Background()
+	tbl, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]iceberg.DataFile, len(tasks))
+	for i, task := range tasks {
+		files[i] = task.File
+	}
+	return files
+}
+
 // eventIDs counts the events of files by eventID, repeats (same eventID
 // and eventTime) once, as a store keeps them.
 func eventIDs(files []logFile) map[string]int {
@@ -287,14 +307,10 @@ func TestCorpusReadBack(t *testing.T) {
 	}
 
 	// What Athena or Trino read: the data files the snapshot lists.
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	var paths []string
-	for i, task := range tasks {
-		key := strings.TrimPrefix(task.File.FilePath(), "s3://"+e.bucket+"/")
+	for i, f := range dataFiles(t, cat) {
+		key := strings.TrimPrefix(f.FilePath(), "s3://"+e.bucket+"/")
 		local := filepath.Join(dir, fmt.Sprintf("%d.parquet", i))
 		if err := e.minio.Client().FGetObject(ctx, e.bucket, key, local, minio.GetObjectOptions{}); err != nil {
 			t.Fatal(err)
@@ -455,17 +471,9 @@ func TestConcurrentWritersOfTheSameObjects(t *testing.T) {
 	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
 
 	ctx := context.Background()
-	tbl, err := cat.LoadTable(ctx, ident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	listed := map[string]bool{}
-	for _, task := range tasks {
-		listed[task.File.FilePath()] = true
+	for _, f := range dataFiles(t, cat) {
+		listed[f.FilePath()] = true
 	}
 	for obj := range e.minio.Client().ListObjects(ctx, e.bucket, minio.ListObjectsOptions{Prefix: "events/data/", Recursive: true}) {
 		if obj.Err != nil {
@@ -559,22 +567,14 @@ func TestTargetFileSize(t *testing.T) {
 	if len(covered) != len(files) {
 		t.Fatalf("%d objects committed before Sync, want %d", len(covered), len(files))
 	}
-	tbl, err := cat.LoadTable(ctx, ident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	perDay := map[string]int{}
-	for _, task := range tasks {
-		perDay[filepath.Base(filepath.Dir(task.File.FilePath()))]++
+	for _, f := range dataFiles(t, cat) {
+		perDay[filepath.Base(filepath.Dir(f.FilePath()))]++
 		// A file holds at most 64 KiB of the events' text, in Lake's
 		// typed columns and again in eventJson, compressed, and a footer
 		// that, with Lake's many nested columns, weighs in at this size.
-		if size := task.File.FileSizeBytes(); size > 2*(64<<10) {
-			t.Errorf("%s: %d bytes, want about %d", task.File.FilePath(), size, 64<<10)
+		if size := f.FileSizeBytes(); size > 2*(64<<10) {
+			t.Errorf("%s: %d bytes, want about %d", f.FilePath(), size, 64<<10)
 		}
 	}
 	if n := perDay["eventTime_day=2023-07-10"]; n < 2 {
