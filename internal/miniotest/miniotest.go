@@ -20,8 +20,6 @@ package miniotest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctimport/ctimport/internal/testproc"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -55,17 +54,8 @@ type Server struct {
 	access  string
 	secret  string
 	client  *minio.Client
-	logs    *logBuffer
-
-	mu   sync.Mutex
-	proc *process // nil when stopped
-}
-
-// process is one run of the server binary.
-type process struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd.Wait has returned
-	err    error         // of cmd.Wait, set before exited is closed
+	logs    *testproc.Log
+	proc    testproc.Runner
 }
 
 // Start starts a server for tb and stops it when tb ends. When tb fails,
@@ -79,7 +69,7 @@ func Start(tb testing.TB) *Server {
 	tb.Cleanup(func() {
 		s.Stop()
 		if tb.Failed() {
-			tb.Logf("minio log:\n%s", s.logs.from(0))
+			tb.Logf("minio log:\n%s", s.logs.From(0))
 		}
 		os.RemoveAll(s.dir)
 	})
@@ -105,32 +95,21 @@ func (s *Server) Close() {
 	os.RemoveAll(s.dir)
 }
 
-var shared struct {
-	mu      sync.Mutex
-	started bool
-	srv     *Server
-	err     error
-}
+var shared testproc.Shared[*Server]
 
 // Shared returns the package's shared server, starting it on first use.
 // Each test should make buckets of its own (see NewBucket). When tb fails,
 // the server's log since the call is printed. StopShared stops it.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
-	shared.mu.Lock()
-	if !shared.started {
-		shared.started = true
-		shared.srv, shared.err = start(tb.Logf)
-	}
-	s, err := shared.srv, shared.err
-	shared.mu.Unlock()
+	s, err := shared.Get(func() (*Server, error) { return start(tb.Logf) })
 	if err != nil {
 		tb.Fatalf("miniotest: %v", err)
 	}
-	mark := s.logs.len()
+	mark := s.logs.Len()
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("minio log:\n%s", s.logs.from(mark))
+			tb.Logf("minio log:\n%s", s.logs.From(mark))
 		}
 	})
 	return s
@@ -139,13 +118,7 @@ func Shared(tb testing.TB) *Server {
 // StopShared stops the shared server, if Shared started one, and removes
 // its data.
 func StopShared() {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.srv != nil {
-		shared.srv.Stop()
-		os.RemoveAll(shared.srv.dir)
-	}
-	shared.started, shared.srv, shared.err = false, nil, nil
+	shared.Stop((*Server).Close)
 }
 
 func start(logf func(string, ...any)) (*Server, error) {
@@ -161,14 +134,18 @@ func start(logf func(string, ...any)) (*Server, error) {
 		bin:    bin,
 		dir:    dir,
 		access: "miniotest",
-		secret: randomHex(16),
-		logs:   &logBuffer{},
+		secret: testproc.RandomHex(16),
+		logs:   &testproc.Log{},
 	}
 	// Another process may take the free port before the server binds it;
 	// try again on new ports.
 	for attempt := 1; ; attempt++ {
-		if s.addr, err = freeAddr(); err == nil {
-			s.console, err = freeAddr()
+		var addr, console *net.TCPAddr
+		if addr, err = testproc.FreeAddr(); err == nil {
+			console, err = testproc.FreeAddr()
+		}
+		if err == nil {
+			s.addr, s.console = addr.String(), console.String()
 		}
 		if err == nil {
 			s.client, err = minio.New(s.addr, &minio.Options{Creds: credentials.NewStaticV4(s.access, s.secret, "")})
@@ -176,13 +153,13 @@ func start(logf func(string, ...any)) (*Server, error) {
 		if err == nil {
 			err = s.run()
 		}
-		if err == nil || attempt == 3 || !strings.Contains(s.logs.from(0), "address already in use") {
+		if err == nil || attempt == 3 || !strings.Contains(s.logs.From(0), "address already in use") {
 			break
 		}
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w\nminio log:\n%s", err, s.logs.from(0))
+		return nil, fmt.Errorf("%w\nminio log:\n%s", err, s.logs.From(0))
 	}
 	return s, nil
 }
@@ -200,17 +177,10 @@ func (s *Server) run() error {
 	)
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
-	if err := cmd.Start(); err != nil {
+	p, err := s.proc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	s.mu.Lock()
-	s.proc = p
-	s.mu.Unlock()
 
 	if err := waitReady(s.client, p); err != nil {
 		s.Stop()
@@ -231,7 +201,7 @@ func environ() []string {
 	return env
 }
 
-func waitReady(client *minio.Client, p *process) error {
+func waitReady(client *minio.Client, p *testproc.Process) error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -241,8 +211,8 @@ func waitReady(client *minio.Client, p *process) error {
 			return nil
 		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("minio exited before it was ready: %v", p.err)
+		case <-p.Exited():
+			return fmt.Errorf("minio exited before it was ready: %v", p.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -264,28 +234,11 @@ func (s *Server) SecretKey() string { return s.secret }
 func (s *Server) Client() *minio.Client { return s.client }
 
 // Pid returns the process ID of the server, or 0 when it is stopped.
-func (s *Server) Pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return 0
-	}
-	return s.proc.cmd.Process.Pid
-}
+func (s *Server) Pid() int { return s.proc.Pid() }
 
 // Stop kills the server, as a crash would. Stopping a stopped server does
 // nothing.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p == nil {
-		return
-	}
-	p.cmd.Process.Kill()
-	<-p.exited
-}
+func (s *Server) Stop() { s.proc.Stop(0) }
 
 // Restart kills the server if it runs and starts it again on the same
 // address with the same data.
@@ -295,13 +248,13 @@ func (s *Server) Restart(tb testing.TB) {
 	var err error
 	// The old process's socket can linger for a moment.
 	for range 50 {
-		if err = s.run(); err == nil || !strings.Contains(s.logs.tail(), "address already in use") {
+		if err = s.run(); err == nil || !strings.Contains(s.logs.Tail(), "address already in use") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		tb.Fatalf("miniotest: restart: %v\nminio log:\n%s", err, s.logs.from(0))
+		tb.Fatalf("miniotest: restart: %v\nminio log:\n%s", err, s.logs.From(0))
 	}
 }
 
@@ -311,7 +264,7 @@ var bucketSeq atomic.Int64
 // and returns the name.
 func (s *Server) NewBucket(tb testing.TB) string {
 	tb.Helper()
-	name := fmt.Sprintf("test-%d-%s", bucketSeq.Add(1), randomHex(4))
+	name := fmt.Sprintf("test-%d-%s", bucketSeq.Add(1), testproc.RandomHex(4))
 	s.MakeBucket(tb, name)
 	return name
 }
@@ -331,21 +284,6 @@ func (s *Server) Put(tb testing.TB, bucket, key string, data []byte) {
 	if err != nil {
 		tb.Fatalf("miniotest: put %s/%s: %v", bucket, key, err)
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 var found struct {
@@ -434,36 +372,4 @@ func install(bin string, logf func(string, ...any)) error {
 		return fmt.Errorf("go install %s did not make %s: %w", Module, bin, err)
 	}
 	return nil
-}
-
-// logBuffer collects a server's output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *logBuffer) from(off int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf.Bytes()[off:])
-}
-
-// tail returns the last few hundred bytes.
-func (b *logBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	data := b.buf.Bytes()
-	return string(data[max(0, len(data)-500):])
 }
