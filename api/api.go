@@ -64,6 +64,19 @@ type ImportStatistics struct {
 	FailedEntries     int64 `json:"FailedEntries"`
 }
 
+// ImportBytes is ctimport's extension of GetImport, beside the members of
+// the CloudTrail API (the AWS CLI and SDKs ignore it): the compressed size
+// of an import's log files, for rates and the time left in bytes.
+type ImportBytes struct {
+	// BytesCompleted is the size of the files imported, over all runs, as
+	// FilesCompleted counts them.
+	BytesCompleted int64 `json:"BytesCompleted"`
+	// BytesRemaining is the size of the files the running import has
+	// listed and neither imported nor given up on yet. It is known, and
+	// present, only while a run is under way and has listed every prefix.
+	BytesRemaining *int64 `json:"BytesRemaining,omitempty"`
+}
+
 // StartImportInput starts a new import (Destinations and ImportSource set)
 // or retries an existing one (only ImportId set).
 type StartImportInput struct {
@@ -85,7 +98,8 @@ type StopImportInput struct {
 }
 
 // Import describes one import. It is the shape of the GetImport and
-// StopImport responses; StartImport returns it without ImportStatistics.
+// StopImport responses; StartImport returns it without ImportStatistics
+// and CtimportBytes.
 type Import struct {
 	ImportId         string            `json:"ImportId"`
 	Destinations     []string          `json:"Destinations"`
@@ -96,6 +110,8 @@ type Import struct {
 	CreatedTimestamp time.Time         `json:"CreatedTimestamp"`
 	UpdatedTimestamp time.Time         `json:"UpdatedTimestamp"`
 	ImportStatistics *ImportStatistics `json:"ImportStatistics,omitempty"`
+	// CtimportBytes comes with ImportStatistics; it is not CloudTrail's.
+	CtimportBytes *ImportBytes `json:"CtimportBytes,omitempty"`
 }
 
 // ListImportsInput filters and pages ListImports.

@@ -585,6 +585,17 @@ func (e *env) stats(id string) api.ImportStatistics {
 	return *imp.ImportStatistics
 }
 
+// size returns the size of the object k of the source.
+func (e *env) size(k string) int64 {
+	e.t.Helper()
+	rc, obj, err := e.mem.Open(e.ctx, k)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rc.Close()
+	return obj.Size
+}
+
 func (e *env) status(id string) api.ImportStatus {
 	e.t.Helper()
 	imp, err := e.eng.GetImport(e.ctx, api.GetImportInput{ImportId: id})

@@ -503,6 +503,11 @@ func (e *Engine) importOut(ctx context.Context, imp sink.Import, withStats bool)
 			EventsCompleted:   st.EventsCompleted,
 			FailedEntries:     st.FailedEntries,
 		}
+		out.CtimportBytes = &api.ImportBytes{BytesCompleted: st.BytesCompleted}
+		if p, ok := e.Progress(imp.ID); ok && !p.Listing {
+			left := max(p.BytesFound-p.BytesDone-p.BytesFailed, 0)
+			out.CtimportBytes.BytesRemaining = &left
+		}
 	}
 	return out, nil
 }

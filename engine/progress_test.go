@@ -32,12 +32,7 @@ func TestProgress(t *testing.T) {
 
 	sizes := map[string]int64{}
 	for _, k := range append(good, flaky, bad) {
-		rc, obj, err := e.mem.Open(e.ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc.Close()
-		sizes[k] = obj.Size
+		sizes[k] = e.size(k)
 	}
 	e.mem.Inject(flaky, s3scantest.Fault{Open: transient, Times: 1})
 
@@ -77,6 +72,7 @@ func TestProgress(t *testing.T) {
 		Stored:            1 + 10 + 20 + 5,
 		Duplicates:        0,
 		FilesFailed:       1,
+		BytesFailed:       sizes[bad],
 		BytesRead:         p.BytesRead,
 		Retries:           1,
 		EventsOutOfRange:  1,
@@ -91,6 +87,9 @@ func TestProgress(t *testing.T) {
 	}
 	if p.BytesRead < p.BytesDone || p.BytesRead > p.BytesFound+sizes[flaky] {
 		t.Errorf("BytesRead %d, want between %d and %d", p.BytesRead, p.BytesDone, p.BytesFound+sizes[flaky])
+	}
+	if b := imp.CtimportBytes; b == nil || b.BytesCompleted != doneBytes || b.BytesRemaining != nil {
+		t.Errorf("the ended import's bytes %+v, want %d completed and none remaining", b, doneBytes)
 	}
 	if _, ok := e.eng.Progress(imp.ImportId); ok {
 		t.Errorf("Progress reports an ended import as running")
@@ -139,13 +138,22 @@ func TestProgressDuringRun(t *testing.T) {
 	if st.EventsCompleted != 10 || st.PrefixesFound != 1 {
 		t.Errorf("statistics while running %+v", st)
 	}
+	// GetImport adds the bytes imported and, the listing being over, those left.
+	imp, err := e.eng.GetImport(e.ctx, api.GetImportInput{ImportId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := e.size(keys[1]) + e.size(keys[2])
+	if b := imp.CtimportBytes; b == nil || b.BytesCompleted != e.size(keys[0]) || b.BytesRemaining == nil || *b.BytesRemaining != left {
+		t.Errorf("bytes while running %+v, want %d completed and %d remaining", b, e.size(keys[0]), left)
+	}
 	if imp, err := e.eng.StopImport(e.ctx, api.StopImportInput{ImportId: id}); err != nil || imp.ImportStatus != api.StatusStopped {
 		t.Fatalf("StopImport = %v, %v", imp.ImportStatus, err)
 	}
 
 	// A retry's progress counts that run only; the statistics count all runs.
 	e.retry(id)
-	imp, p := e.wait(id)
+	imp, p = e.wait(id)
 	if imp.ImportStatus != api.StatusCompleted {
 		t.Fatalf("retry ended %s", imp.ImportStatus)
 	}
@@ -154,6 +162,9 @@ func TestProgressDuringRun(t *testing.T) {
 	}
 	if st := *imp.ImportStatistics; st.FilesCompleted != 3 || st.EventsCompleted != 60 {
 		t.Errorf("statistics %+v, want all 3 files", st)
+	}
+	if b := imp.CtimportBytes; b == nil || b.BytesCompleted != e.size(keys[0])+left || b.BytesRemaining != nil {
+		t.Errorf("bytes of the retried import %+v, want all %d completed", b, e.size(keys[0])+left)
 	}
 }
 
@@ -190,12 +201,7 @@ func TestTotals(t *testing.T) {
 	var size int64
 	for i, k := range keys {
 		e.put(k, evs(k, 10*(i+1), day)...)
-		rc, obj, err := e.mem.Open(e.ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc.Close()
-		size += obj.Size
+		size += e.size(k)
 	}
 	// Read last, and only by the runs after the first.
 	e.putRaw(key(day.Add(4*time.Hour)), []byte("not a gzip stream"))

@@ -133,6 +133,7 @@ func (c *committer) handle(ctx context.Context, m message) error {
 		c.files = append(c.files, f)
 		if f.Status == sink.FileFailed {
 			c.progress.failed.Add(1)
+			c.progress.bytesFailed.Add(f.Size)
 			c.finish(f.Prefix)
 		}
 		// Commit at once: the row drops the failed attempt's events

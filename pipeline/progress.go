@@ -31,8 +31,10 @@ type Progress struct {
 	// store already held.
 	Stored     int64
 	Duplicates int64
-	// FilesFailed counts files that failed for good.
+	// FilesFailed counts files that failed for good, and BytesFailed
+	// their size.
 	FilesFailed int64
+	BytesFailed int64
 	// BytesRead counts the bytes read from the source, compressed.
 	BytesRead int64
 	// Retries counts failed attempts that were tried again.
@@ -62,7 +64,8 @@ type Counters struct {
 	filesFound, bytesFound           atomic.Int64
 	filesDone, bytesDone, events     atomic.Int64
 	stored, duplicates               atomic.Int64
-	failed, bytesRead, retries       atomic.Int64
+	failed, bytesFailed              atomic.Int64
+	bytesRead, retries               atomic.Int64
 	outOfRange, expired, unselected  atomic.Int64
 	skippedObjects, skippedPrefixes  atomic.Int64
 }
@@ -94,6 +97,7 @@ func (p *Counters) Snapshot() Progress {
 		Stored:              p.stored.Load(),
 		Duplicates:          p.duplicates.Load(),
 		FilesFailed:         p.failed.Load(),
+		BytesFailed:         p.bytesFailed.Load(),
 		BytesRead:           p.bytesRead.Load(),
 		Retries:             p.retries.Load(),
 		EventsOutOfRange:    p.outOfRange.Load(),

@@ -117,6 +117,7 @@ type Stats struct {
 	PrefixesCompleted int64 // prefix rows with Completed
 	FilesCompleted    int64 // file rows with FileImported
 	EventsCompleted   int64 // sum of Events over file rows with FileImported
+	BytesCompleted    int64 // sum of Size over file rows with FileImported
 	FailedEntries     int64 // file rows with FileRetry or FileFailed
 }
 

@@ -63,6 +63,7 @@ type bucket struct {
 	source api.ImportSource
 	dir    string
 	ids    []string // the eventIDs of the log files, sorted
+	bytes  int64    // the size of the log files
 	broken string   // the key of the broken file
 }
 
@@ -76,8 +77,10 @@ func newBucket(t *testing.T) *bucket {
 		for j := range ids {
 			ids[j] = fmt.Sprintf("ev%d-%d", i, j)
 		}
-		b.put(t, LogKey(at, i), LogFile(ids, at.Add(-5*time.Minute)))
+		data := LogFile(ids, at.Add(-5*time.Minute))
+		b.put(t, LogKey(at, i), data)
 		b.ids = append(b.ids, ids...)
+		b.bytes += int64(len(data))
 	}
 	slices.Sort(b.ids)
 	b.broken = LogKey(day.Add(5*time.Hour), 9)
@@ -393,6 +396,15 @@ func testLifecycle(t *testing.T, s api.Service) {
 	}
 }
 
+// checkBytes checks ctimport's byte counts of an ended import: the size of
+// its imported files, and nothing left.
+func checkBytes(t *testing.T, what string, imp api.Import, completed int64) {
+	t.Helper()
+	if b := imp.CtimportBytes; b == nil || b.BytesCompleted != completed || b.BytesRemaining != nil {
+		t.Errorf("%s has CtimportBytes %+v, want %d bytes completed and none remaining", what, b, completed)
+	}
+}
+
 // testImports imports the bucket into a store, which ends FAILED for the
 // broken file, and retries the import once the file is fixed.
 func testImports(t *testing.T, s api.Service) {
@@ -425,6 +437,7 @@ func testImports(t *testing.T, s api.Service) {
 	if got.ImportStatus != api.StatusFailed || got.ImportStatistics == nil || *got.ImportStatistics != want {
 		t.Errorf("the import ended %s with %+v, want FAILED with %+v", got.ImportStatus, got.ImportStatistics, want)
 	}
+	checkBytes(t, "the failed import", got, b.bytes)
 	if got.ImportId != id || !slices.Equal(got.Destinations, imp.Destinations) || got.ImportSource != b.source ||
 		!got.CreatedTimestamp.Equal(imp.CreatedTimestamp) || got.UpdatedTimestamp.Before(got.CreatedTimestamp) {
 		t.Errorf("GetImport returned %+v", got)
@@ -465,7 +478,8 @@ func testImports(t *testing.T, s api.Service) {
 	checkTime(t, "LastUpdatedTime", failures.Failures[0].LastUpdatedTime)
 
 	// The retry reads the fixed file only.
-	b.put(t, b.broken, LogFile([]string{"fixed"}, day.Add(5*time.Hour-time.Minute)))
+	fixed := LogFile([]string{"fixed"}, day.Add(5*time.Hour-time.Minute))
+	b.put(t, b.broken, fixed)
 	retry, err := s.StartImport(ctx, api.StartImportInput{ImportId: id})
 	if err != nil || retry.ImportId != id || !slices.Equal(retry.Destinations, imp.Destinations) {
 		t.Fatalf("StartImport of a retry = %+v, %v", retry, err)
@@ -475,6 +489,7 @@ func testImports(t *testing.T, s api.Service) {
 	if got.ImportStatus != api.StatusCompleted || *got.ImportStatistics != want {
 		t.Errorf("the retry ended %s with %+v, want COMPLETED with %+v", got.ImportStatus, *got.ImportStatistics, want)
 	}
+	checkBytes(t, "the retried import", got, b.bytes+int64(len(fixed)))
 	failures, err = s.ListImportFailures(ctx, api.ListImportFailuresInput{ImportId: id})
 	if err != nil || len(failures.Failures) != 1 || failures.Failures[0].Status != api.FailureSucceeded {
 		t.Errorf("ListImportFailures after the retry = %+v, %v; want the fixed file SUCCEEDED", failures, err)

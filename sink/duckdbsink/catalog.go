@@ -306,10 +306,11 @@ func (s *Store) Stats(ctx context.Context, importID string) (sink.Stats, error) 
 		(SELECT count(*) FROM ctimport.prefixes WHERE import_id = $1 AND completed),
 		count(*) FILTER (WHERE status = $2),
 		coalesce(sum(events) FILTER (WHERE status = $2), 0),
+		coalesce(sum(size) FILTER (WHERE status = $2), 0),
 		count(*) FILTER (WHERE status IN ($3, $4))
 		FROM ctimport.files WHERE import_id = $1`),
 		importID, string(sink.FileImported), string(sink.FileRetry), string(sink.FileFailed)).
-		Scan(&st.PrefixesFound, &st.PrefixesCompleted, &st.FilesCompleted, &st.EventsCompleted, &st.FailedEntries)
+		Scan(&st.PrefixesFound, &st.PrefixesCompleted, &st.FilesCompleted, &st.EventsCompleted, &st.BytesCompleted, &st.FailedEntries)
 	if err != nil {
 		return sink.Stats{}, fmt.Errorf("duckdbsink: stats of import %s: %w", importID, err)
 	}

@@ -268,6 +268,7 @@ func (s *Store) Stats(ctx context.Context, importID string) (sink.Stats, error) 
 		case sink.FileImported:
 			st.FilesCompleted++
 			st.EventsCompleted += f.Events
+			st.BytesCompleted += f.Size
 		case sink.FileRetry, sink.FileFailed:
 			st.FailedEntries++
 		}

@@ -702,13 +702,13 @@ func testStats(t *testing.T, s sink.Store) {
 		t.Errorf("Stats of a new import = %+v, %v; want zero", st, err)
 	}
 	w := newWriter(t, s, eds.ID)
-	withEvents := func(f sink.File, n int64) sink.File { f.Events = n; return f }
+	withEvents := func(f sink.File, n int64) sink.File { f.Events, f.Size = n, 1000+n; return f }
 	commit(t, w, sink.Commit{
 		Files: []sink.File{
 			withEvents(file(imp.ID, "a", sink.FileImported), 10),
 			withEvents(file(imp.ID, "b", sink.FileImported), 5),
 			withEvents(file(imp.ID, "c", sink.FileRetry), 3),
-			file(imp.ID, "d", sink.FileFailed),
+			withEvents(file(imp.ID, "d", sink.FileFailed), 0),
 			file(imp.ID, "e", sink.FileFailed),
 			withEvents(file(other.ID, "a", sink.FileImported), 100),
 		},
@@ -719,12 +719,12 @@ func testStats(t *testing.T, s sink.Store) {
 			{ImportID: other.ID, Key: "p1/", Completed: true},
 		},
 	})
-	want := sink.Stats{PrefixesFound: 3, PrefixesCompleted: 2, FilesCompleted: 2, EventsCompleted: 15, FailedEntries: 3}
+	want := sink.Stats{PrefixesFound: 3, PrefixesCompleted: 2, FilesCompleted: 2, EventsCompleted: 15, BytesCompleted: 1010 + 1005, FailedEntries: 3}
 	if st, err := s.Stats(ctx, imp.ID); err != nil || st != want {
 		t.Errorf("Stats = %+v, %v; want %+v", st, err, want)
 	}
 	commit(t, w, sink.Commit{Files: []sink.File{withEvents(file(imp.ID, "c", sink.FileImported), 3)}})
-	want.FilesCompleted, want.EventsCompleted, want.FailedEntries = 3, 18, 2
+	want.FilesCompleted, want.EventsCompleted, want.BytesCompleted, want.FailedEntries = 3, 18, 1010+1005+1003, 2
 	if st, err := s.Stats(ctx, imp.ID); err != nil || st != want {
 		t.Errorf("Stats after a retry succeeded = %+v, %v; want %+v", st, err, want)
 	}
