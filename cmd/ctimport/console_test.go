@@ -20,11 +20,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/chromedp/cdproto/browser"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ctimport/ctimport/api"
 )
 
 // The read-only key of the console's server.
@@ -178,9 +181,9 @@ func (b *tab) tableRows(id string) [][]string {
 	return eval[[][]string](b, fmt.Sprintf(`[...document.querySelectorAll('#%s tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent))`, id))
 }
 
-// consoleServer serves a database with an admin key and a read key, and
-// lets imports read the local directories below root.
-func consoleServer(t *testing.T, root string) *serverProc {
+// consoleServer serves a database with an admin key and a read key, with
+// env added to its environment and flags to its command line.
+func consoleServer(t *testing.T, env []string, flags ...string) *serverProc {
 	t.Helper()
 	h := newHarness(t)
 	keys := filepath.Join(h.dir, "keys")
@@ -188,7 +191,7 @@ func consoleServer(t *testing.T, root string) *serverProc {
 	if err := os.WriteFile(keys, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return h.serve(nil, "--credentials-file", keys, "--file-sources", root)
+	return h.serve(env, append([]string{"--credentials-file", keys}, flags...)...)
 }
 
 // TestConsole drives the web console in chromium as a person would: signs
@@ -213,7 +216,7 @@ func TestConsole(t *testing.T) {
 	broken.put(badKey, []byte("this is not gzip data\n"))
 	broken.write(filepath.Join(root, "broken"))
 
-	s := consoleServer(t, root)
+	s := consoleServer(t, nil, "--file-sources", root)
 	cl := s.sdk()
 	b := newTab(t, s.url)
 
@@ -236,8 +239,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	// The right one does; the cookie is HttpOnly and SameSite=Strict.
-	b.do("signing in", chromedp.SetValue("#accessKeyId", serveKeyID), chromedp.SetValue("#secretAccessKey", serveSecret), chromedp.Click("#signin"))
-	b.wait("the console", `document.querySelector('main#view[data-page="stores"]') !== null`)
+	b.signIn()
 	cookies, err = chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{s.url + "/console/"}})
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +279,10 @@ func TestConsole(t *testing.T) {
 	if n := int64(sample.count()); aws.ToInt64(got.ImportStatistics.EventsCompleted) != n {
 		t.Errorf("the import has %d events, the sample %d", aws.ToInt64(got.ImportStatistics.EventsCompleted), n)
 	}
+	if bytes := ctimportBytes(t, s.url, sampleImport); bytes.BytesCompleted != sample.size() || bytes.BytesRemaining != nil {
+		t.Errorf("GetImport of the ended import has CtimportBytes %+v, want the sample's %d bytes completed", bytes, sample.size())
+	}
+	b.wait("the bytes imported", fmt.Sprintf(`document.getElementById('stat-bytes')?.textContent === %q`, consoleMB(sample.size())))
 	b.screenshot("import")
 	b.do("opening the failures", chromedp.Click("#failures-link"))
 	b.wait("no failures", `document.getElementById('no-failures') !== null`)
@@ -366,6 +372,68 @@ func TestConsole(t *testing.T) {
 	}
 }
 
+// TestConsoleStop stops a running import from its page: the import waits
+// on a source that holds its last files, the page shows the bytes imported
+// and those left as GetImport tells them, Stop ends the import, and the
+// page and GetImport say STOPPED.
+func TestConsoleStop(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	f := newFrozenSource(t, "console-stop", 12, 5, 8)
+	s := consoleServer(t, s3Creds(f.srv), f.serverFlags()...)
+	cl := s.sdk()
+	createStoreSDK(t, cl, "stop")
+	b := newTab(t, s.url)
+	b.do("opening the console", chromedp.Navigate(s.url+"/console/"))
+	b.signIn()
+	id := b.startImport("s3://"+f.bucket+"/", chromedp.SetValue("#region", "us-east-1"))
+	f.waitHeld(t)
+
+	done, left := f.l.size(f.keys[:f.first]...), f.l.size(f.keys[f.first:]...)
+	poll(t, "GetImport to count the bytes of the files read", func() bool {
+		got := ctimportBytes(t, s.url, id)
+		return got.BytesCompleted == done && got.BytesRemaining != nil && *got.BytesRemaining == left
+	})
+	b.wait("the running import's bytes", fmt.Sprintf(`document.getElementById('import-status')?.textContent === 'IN_PROGRESS' &&
+		document.getElementById('stat-bytes')?.textContent === %q && document.getElementById('stat-bytes-left')?.textContent === %q`, consoleMB(done), consoleMB(left)))
+	b.screenshot("import-running")
+
+	b.do("stopping the import", chromedp.Click("#stop-import"))
+	b.wait("the import to stop", `document.getElementById('import-status')?.textContent === 'STOPPED'`)
+	if got := getImportSDK(t, cl, id); got.ImportStatus != types.ImportStatusStopped {
+		t.Errorf("the console shows the import STOPPED, GetImport %s", got.ImportStatus)
+	}
+	b.wait("Retry to be offered", `!document.getElementById('retry-import').disabled && document.getElementById('stop-import').disabled`)
+	b.screenshot("import-stopped")
+}
+
+// signIn signs in on the console's sign-in page with the admin key.
+func (b *tab) signIn() {
+	b.t.Helper()
+	b.do("signing in", chromedp.SetValue("#accessKeyId", serveKeyID), chromedp.SetValue("#secretAccessKey", serveSecret), chromedp.Click("#signin"))
+	b.wait("the console", `document.querySelector('main#view[data-page="stores"]') !== null`)
+}
+
+// ctimportBytes returns the CtimportBytes of GetImport of import id.
+func ctimportBytes(t *testing.T, url, id string) api.ImportBytes {
+	t.Helper()
+	key := aws.Credentials{AccessKeyID: serveKeyID, SecretAccessKey: serveSecret}
+	r, _ := rawRequest(t, url, "GetImport", fmt.Appendf(nil, `{"ImportId":%q}`, id), &key, time.Now())
+	var out struct{ CtimportBytes *api.ImportBytes }
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != http.StatusOK {
+		t.Fatalf("GetImport %s: HTTP %d %s: %v", id, r.status, r.body, err)
+	}
+	if out.CtimportBytes == nil {
+		t.Fatalf("GetImport %s has no CtimportBytes: %s", id, r.body)
+	}
+	return *out.CtimportBytes
+}
+
+// consoleMB writes n bytes as the console does, in MB with one decimal.
+func consoleMB(n int64) string {
+	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64)
+}
+
 // thousands writes n as the console does, with commas between thousands.
 func thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
@@ -376,11 +444,12 @@ func thousands(n int64) string {
 }
 
 // startImport starts an import from the console's form into its only
-// store and returns its ID once the console shows it.
-func (b *tab) startImport(uri string) string {
+// store, after the actions fill, and returns its ID once the console shows
+// it.
+func (b *tab) startImport(uri string, fill ...chromedp.Action[chromedp.Void]) string {
 	b.t.Helper()
 	b.open("#/start", "#start-import")
-	b.do("starting an import", chromedp.SetValue("#uri", uri), chromedp.Click("#submit-import"))
+	b.do("starting an import", append(append(fill, chromedp.SetValue("#uri", uri)), chromedp.Click("#submit-import"))...)
 	b.wait("the import's page", `location.hash.startsWith('#/imports/') && document.getElementById('import-status') !== null`)
 	return strings.TrimPrefix(eval[string](b, `decodeURIComponent(location.hash)`), "#/imports/")
 }
@@ -497,7 +566,7 @@ func (b *tab) checkDownload(rows []map[string]string, cols []string) {
 // cookie, its CSRF token or from a foreign origin are refused.
 func TestConsoleRoles(t *testing.T) {
 	t.Parallel()
-	s := consoleServer(t, t.TempDir())
+	s := consoleServer(t, nil, "--file-sources", t.TempDir())
 	signIn := func(id, secret string) (*http.Cookie, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.url+"/console/login", strings.NewReader(fmt.Sprintf(`{"accessKeyId":%q,"secretAccessKey":%q}`, id, secret)))
 		req.Header.Set("Origin", s.url)

@@ -144,6 +144,19 @@ func (l *layout) count(keys ...string) int {
 	return n
 }
 
+// size returns the size of the log files of keys, or of every log file
+// when keys is empty.
+func (l *layout) size(keys ...string) int64 {
+	if len(keys) == 0 {
+		keys = l.logKeys()
+	}
+	var n int64
+	for _, k := range keys {
+		n += int64(len(l.objects[k]))
+	}
+	return n
+}
+
 // ids returns the eventIDs within the retention period of the log files of
 // keys (of every log file when keys is empty) whose events keep tells to
 // keep (all when keep is nil).

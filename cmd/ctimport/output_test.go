@@ -62,6 +62,7 @@ func outputShapes() map[string]any {
 			CreatedTimestamp: created,
 			UpdatedTimestamp: updated,
 			ImportStatistics: &api.ImportStatistics{PrefixesFound: 3, PrefixesCompleted: 3, FilesCompleted: 1250, EventsCompleted: 1234567, FailedEntries: 2},
+			CtimportBytes:    &api.ImportBytes{BytesCompleted: 987654321},
 		},
 		"import-without-statistics": api.Import{
 			ImportId:         "3f9b6c2e-1d4a-4e5b-8c7d-6a5b4c3d2e1f",

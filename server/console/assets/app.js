@@ -266,6 +266,10 @@ const duration = (s) => {
   return `${(s / 3600).toFixed(1)} h`;
 };
 
+// megabytes writes a count of bytes in MB (10^6 bytes), compressed as the
+// log files are stored.
+const megabytes = (n) => (n == null ? '—' : (n / 1e6).toFixed(1));
+
 const stat = (label, value, id) => el('div', {class: 'stat'}, el('b', {id, text: value}), label);
 
 async function importPage(pg, params, id) {
@@ -277,18 +281,26 @@ async function importPage(pg, params, id) {
   const show = async () => {
     const imp = await call('GetImport', {ImportId: id});
     const st = imp.ImportStatistics || {};
+    const bytes = imp.CtimportBytes || {};
     const done = ended(imp.ImportStatus);
-    rates.add({events: st.EventsCompleted || 0, files: st.FilesCompleted || 0, prefixes: st.PrefixesCompleted || 0});
+    rates.add({events: st.EventsCompleted || 0, files: st.FilesCompleted || 0, bytes: bytes.BytesCompleted || 0, prefixes: st.PrefixesCompleted || 0});
     let events = rates.per('events');
     let files = rates.per('files');
+    let mbs = rates.per('bytes') / 1e6;
     const took = imp.UpdatedTimestamp - imp.CreatedTimestamp;
     if (done || !isFinite(events)) {
       events = took > 0 ? st.EventsCompleted / took : NaN;
       files = took > 0 ? st.FilesCompleted / took : NaN;
+      mbs = took > 0 && bytes.BytesCompleted != null ? bytes.BytesCompleted / 1e6 / took : NaN;
     }
+    // While the import runs and its listing is over, the bytes left tell
+    // the time left and the share done; before, the day prefixes do.
+    const byBytes = !done && bytes.BytesRemaining != null;
     const left = (st.PrefixesFound || 0) - (st.PrefixesCompleted || 0);
-    const eta = done ? 0 : left / rates.per('prefixes');
-    const progress = el('progress', {id: 'import-progress', max: Math.max(st.PrefixesFound || 0, 1), value: done ? Math.max(st.PrefixesFound || 0, 1) : st.PrefixesCompleted || 0});
+    const eta = done ? 0 : byBytes ? bytes.BytesRemaining / rates.per('bytes') : left / rates.per('prefixes');
+    const total = byBytes ? bytes.BytesCompleted + bytes.BytesRemaining : st.PrefixesFound || 0;
+    const progress = el('progress', {id: 'import-progress', max: Math.max(total, 1),
+      value: done ? Math.max(total, 1) : byBytes ? bytes.BytesCompleted : st.PrefixesCompleted || 0});
     const src = imp.ImportSource.S3;
     head.replaceChildren(
       el('p', {}, 'Status: ', el('span', {id: 'import-status', class: `status-${imp.ImportStatus}`, text: imp.ImportStatus})),
@@ -298,6 +310,9 @@ async function importPage(pg, params, id) {
         stat('events imported', num(st.EventsCompleted), 'stat-events'),
         stat(done ? 'events/s (average)' : 'events/s', isFinite(events) ? num(Math.round(events)) : '—', 'stat-rate'),
         stat(done ? 'files/s (average)' : 'files/s', isFinite(files) ? files.toFixed(1) : '—', 'stat-file-rate'),
+        stat('MB imported', megabytes(bytes.BytesCompleted), 'stat-bytes'),
+        stat(done ? 'MB/s (average)' : 'MB/s', isFinite(mbs) ? mbs.toFixed(2) : '—', 'stat-byte-rate'),
+        stat('MB left', byBytes ? megabytes(bytes.BytesRemaining) : '—', 'stat-bytes-left'),
         stat('day prefixes done', `${num(st.PrefixesCompleted)} of ${num(st.PrefixesFound)}`, 'stat-prefixes'),
         stat('time left', done ? 'ended' : duration(eta), 'stat-eta'),
         stat('failed files', num(st.FailedEntries), 'stat-failed')),
