@@ -73,14 +73,35 @@ type polled struct {
 	id      string
 	started time.Time
 
-	mu   sync.Mutex
-	last *api.ImportStatistics
+	mu    sync.Mutex
+	last  *api.ImportStatistics
+	bytes *api.ImportBytes
+	// first and firstAt are the bytes of the first poll that told them,
+	// and its time: the rate counts from there, so that a retry's rate
+	// leaves out the bytes of the runs before.
+	first   int64
+	firstAt time.Time
+	rate    float64
 }
 
 func (t *polled) status(now time.Time) (status, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return status{text: statisticsLine(t.last, now.Sub(t.started))}, true
+	return status{text: statisticsLine(t.last, t.bytes, t.rate, now.Sub(t.started))}, true
+}
+
+// polledAt records what a poll at now told of the import.
+func (t *polled) polledAt(imp api.Import, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.last, t.bytes = imp.ImportStatistics, imp.CtimportBytes
+	switch {
+	case t.bytes == nil:
+	case t.firstAt.IsZero():
+		t.first, t.firstAt = t.bytes.BytesCompleted, now
+	case now.After(t.firstAt):
+		t.rate = float64(t.bytes.BytesCompleted-t.first) / now.Sub(t.firstAt).Seconds()
+	}
 }
 
 func (t *polled) wait(ctx context.Context) (ending, error) {
@@ -96,11 +117,11 @@ func (t *polled) wait(ctx context.Context) (ending, error) {
 		if err != nil {
 			return ending{}, err
 		}
-		t.mu.Lock()
-		t.last = imp.ImportStatistics
-		t.mu.Unlock()
+		t.polledAt(imp, time.Now())
 		if imp.ImportStatus.Done() {
-			return ending{imp: imp, summary: statisticsLine(imp.ImportStatistics, time.Since(t.started))}, nil
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return ending{imp: imp, summary: statisticsLine(t.last, t.bytes, t.rate, time.Since(t.started))}, nil
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 )
 
@@ -99,6 +100,54 @@ func TestProgressStatus(t *testing.T) {
 		got := progressStatus(tc.p, tc.now)
 		if want := (status{text: tc.text, sized: true, done: tc.done, total: tc.total}); got != want {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, want)
+		}
+	}
+}
+
+// TestPolledStatus follows an import through the GetImport answers of a
+// server, as start-import --wait does: the counts, the bytes and their
+// rate since the first poll, and while the server tells the bytes left,
+// those and the time left.
+func TestPolledStatus(t *testing.T) {
+	started := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	st := &api.ImportStatistics{PrefixesFound: 2, PrefixesCompleted: 1, FilesCompleted: 40, EventsCompleted: 10_000}
+	left := int64(30_000_000)
+	for _, tc := range []struct {
+		name  string
+		polls []api.Import // a second apart, from started
+		want  string
+	}{
+		{"before the first poll", nil, "starting…"},
+		{"without bytes", []api.Import{{ImportStatistics: st}}, "prefixes 1/2  files 40  events 10,000  1,000 events/s  0:10"},
+		{
+			// A retry: the 5 MB of the runs before count in the MB imported, not in the rate.
+			"while listing",
+			[]api.Import{
+				{ImportStatistics: st, CtimportBytes: &api.ImportBytes{BytesCompleted: 5_000_000}},
+				{ImportStatistics: st, CtimportBytes: &api.ImportBytes{BytesCompleted: 8_000_000}},
+			},
+			"prefixes 1/2  files 40  events 10,000  1,000 events/s  8.0 MB  3.00 MB/s  0:10",
+		},
+		{
+			"listed",
+			[]api.Import{
+				{ImportStatistics: st, CtimportBytes: &api.ImportBytes{BytesCompleted: 0}},
+				{ImportStatistics: st, CtimportBytes: &api.ImportBytes{BytesCompleted: 3_000_000, BytesRemaining: &left}},
+			},
+			"prefixes 1/2  files 40  events 10,000  1,000 events/s  3.0 MB  3.00 MB/s  30.0 MB left  ETA 0:10  0:10",
+		},
+		{
+			"one poll: no rate yet",
+			[]api.Import{{ImportStatistics: st, CtimportBytes: &api.ImportBytes{BytesCompleted: 3_000_000, BytesRemaining: &left}}},
+			"prefixes 1/2  files 40  events 10,000  1,000 events/s  3.0 MB  30.0 MB left  0:10",
+		},
+	} {
+		p := &polled{started: started}
+		for i, imp := range tc.polls {
+			p.polledAt(imp, started.Add(time.Duration(i+1)*time.Second))
+		}
+		if got, ok := p.status(started.Add(10 * time.Second)); !ok || got.text != tc.want || got.sized {
+			t.Errorf("%s:\n got %+v\nwant %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -53,9 +53,10 @@ func (c *cli) self() string {
 	return "ctimport --endpoint-url " + c.endpoint
 }
 
-// statisticsLine renders an import's statistics, as a server reports them,
-// as one line.
-func statisticsLine(st *api.ImportStatistics, elapsed time.Duration) string {
+// statisticsLine renders an import's statistics and bytes, as a server
+// reports them, as one line; rate is the bytes imported a second, 0 while
+// not known.
+func statisticsLine(st *api.ImportStatistics, bytes *api.ImportBytes, rate float64, elapsed time.Duration) string {
 	if st == nil {
 		return "starting…"
 	}
@@ -63,6 +64,18 @@ func statisticsLine(st *api.ImportStatistics, elapsed time.Duration) string {
 	fmt.Fprintf(&b, "prefixes %s/%s  files %s  events %s", count(st.PrefixesCompleted), count(st.PrefixesFound), count(st.FilesCompleted), count(st.EventsCompleted))
 	if s := elapsed.Seconds(); s > 0 {
 		fmt.Fprintf(&b, "  %s events/s", count(int64(float64(st.EventsCompleted)/s)))
+	}
+	if bytes != nil {
+		fmt.Fprintf(&b, "  %s", megabytes(bytes.BytesCompleted))
+		if rate > 0 {
+			fmt.Fprintf(&b, "  %.2f MB/s", rate/1e6)
+		}
+		if left := bytes.BytesRemaining; left != nil {
+			fmt.Fprintf(&b, "  %s left", megabytes(*left))
+			if rate > 0 {
+				fmt.Fprintf(&b, "  ETA %s", clock(time.Duration(float64(*left)/rate*float64(time.Second))))
+			}
+		}
 	}
 	if st.FailedEntries > 0 {
 		fmt.Fprintf(&b, "  %s failed", count(st.FailedEntries))
