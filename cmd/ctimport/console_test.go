@@ -282,7 +282,7 @@ func TestConsole(t *testing.T) {
 	if bytes := ctimportBytes(t, s.url, sampleImport); bytes.BytesCompleted != sample.size() || bytes.BytesRemaining != nil {
 		t.Errorf("GetImport of the ended import has CtimportBytes %+v, want the sample's %d bytes completed", bytes, sample.size())
 	}
-	b.wait("the bytes imported", fmt.Sprintf(`document.getElementById('stat-bytes')?.textContent === %q`, consoleMB(sample.size())))
+	b.wait("the bytes imported", fmt.Sprintf(`document.getElementById('stat-bytes')?.dataset.bytes === '%d'`, sample.size()))
 	b.screenshot("import")
 	b.do("opening the failures", chromedp.Click("#failures-link"))
 	b.wait("no failures", `document.getElementById('no-failures') !== null`)
@@ -395,7 +395,7 @@ func TestConsoleStop(t *testing.T) {
 		return got.BytesCompleted == done && got.BytesRemaining != nil && *got.BytesRemaining == left
 	})
 	b.wait("the running import's bytes", fmt.Sprintf(`document.getElementById('import-status')?.textContent === 'IN_PROGRESS' &&
-		document.getElementById('stat-bytes')?.textContent === %q && document.getElementById('stat-bytes-left')?.textContent === %q`, consoleMB(done), consoleMB(left)))
+		document.getElementById('stat-bytes')?.dataset.bytes === '%d' && document.getElementById('stat-bytes-left')?.dataset.bytes === '%d'`, done, left))
 	b.screenshot("import-running")
 
 	b.do("stopping the import", chromedp.Click("#stop-import"))
@@ -427,11 +427,6 @@ func ctimportBytes(t *testing.T, url, id string) api.ImportBytes {
 		t.Fatalf("GetImport %s has no CtimportBytes: %s", id, r.body)
 	}
 	return *out.CtimportBytes
-}
-
-// consoleMB writes n bytes as the console does, in MB with one decimal.
-func consoleMB(n int64) string {
-	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64)
 }
 
 // thousands writes n as the console does, with commas between thousands.

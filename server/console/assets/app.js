@@ -266,11 +266,18 @@ const duration = (s) => {
   return `${(s / 3600).toFixed(1)} h`;
 };
 
-// megabytes writes a count of bytes in MB (10^6 bytes), compressed as the
-// log files are stored.
-const megabytes = (n) => (n == null ? '—' : (n / 1e6).toFixed(1));
+// size writes a count of bytes in B, kB, MB or GB (powers of 1000); log
+// files count as stored, compressed.
+const size = (n) => {
+  if (n == null || !isFinite(n)) return '—';
+  for (const [unit, of] of [['GB', 1e9], ['MB', 1e6], ['kB', 1e3]]) {
+    if (n >= of) return `${(n / of).toFixed(1)} ${unit}`;
+  }
+  return `${Math.round(n)} B`;
+};
 
-const stat = (label, value, id) => el('div', {class: 'stat'}, el('b', {id, text: value}), label);
+// stat shows a figure; dataset keeps the number it shows rounded.
+const stat = (label, value, id, dataset) => el('div', {class: 'stat'}, el('b', {id, text: value, dataset}), label);
 
 async function importPage(pg, params, id) {
   const head = el('section');
@@ -286,12 +293,12 @@ async function importPage(pg, params, id) {
     rates.add({events: st.EventsCompleted || 0, files: st.FilesCompleted || 0, bytes: bytes.BytesCompleted || 0, prefixes: st.PrefixesCompleted || 0});
     let events = rates.per('events');
     let files = rates.per('files');
-    let mbs = rates.per('bytes') / 1e6;
+    let bytesPerSecond = rates.per('bytes');
     const took = imp.UpdatedTimestamp - imp.CreatedTimestamp;
     if (done || !isFinite(events)) {
       events = took > 0 ? st.EventsCompleted / took : NaN;
       files = took > 0 ? st.FilesCompleted / took : NaN;
-      mbs = took > 0 && bytes.BytesCompleted != null ? bytes.BytesCompleted / 1e6 / took : NaN;
+      bytesPerSecond = took > 0 && bytes.BytesCompleted != null ? bytes.BytesCompleted / took : NaN;
     }
     // While the import runs and its listing is over, the bytes left tell
     // the time left and the share done; before, the day prefixes do.
@@ -310,9 +317,9 @@ async function importPage(pg, params, id) {
         stat('events imported', num(st.EventsCompleted), 'stat-events'),
         stat(done ? 'events/s (average)' : 'events/s', isFinite(events) ? num(Math.round(events)) : '—', 'stat-rate'),
         stat(done ? 'files/s (average)' : 'files/s', isFinite(files) ? files.toFixed(1) : '—', 'stat-file-rate'),
-        stat('MB imported', megabytes(bytes.BytesCompleted), 'stat-bytes'),
-        stat(done ? 'MB/s (average)' : 'MB/s', isFinite(mbs) ? mbs.toFixed(2) : '—', 'stat-byte-rate'),
-        stat('MB left', byBytes ? megabytes(bytes.BytesRemaining) : '—', 'stat-bytes-left'),
+        stat('bytes imported', size(bytes.BytesCompleted), 'stat-bytes', {bytes: bytes.BytesCompleted}),
+        stat(done ? 'bytes a second (average)' : 'bytes a second', size(bytesPerSecond), 'stat-byte-rate'),
+        stat('bytes left', byBytes ? size(bytes.BytesRemaining) : '—', 'stat-bytes-left', byBytes ? {bytes: bytes.BytesRemaining} : undefined),
         stat('day prefixes done', `${num(st.PrefixesCompleted)} of ${num(st.PrefixesFound)}`, 'stat-prefixes'),
         stat('time left', done ? 'ended' : duration(eta), 'stat-eta'),
         stat('failed files', num(st.FailedEntries), 'stat-failed')),
