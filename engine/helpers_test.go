@@ -22,6 +22,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink"
@@ -207,15 +208,6 @@ func logDoc(records ...json.RawMessage) []byte {
 		b.Write(r)
 	}
 	b.WriteString(`]}`)
-	return b.Bytes()
-}
-
-// gz compresses data as CloudTrail does.
-func gz(data []byte) []byte {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write(data)
-	zw.Close()
 	return b.Bytes()
 }
 
@@ -456,7 +448,7 @@ func (e *env) put(key string, events ...ev) {
 	}
 	data := logDoc(recs...)
 	if strings.HasSuffix(key, ".gz") {
-		data = gz(data)
+		data = trailtest.Gzip(data)
 	}
 	e.mem.Put(key, data)
 	e.want[key] = idsOf(events)

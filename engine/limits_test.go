@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
 )
@@ -42,13 +43,13 @@ func (e *env) countReads() *atomic.Int64 {
 // a gzip member for each, without compressing more than fill once. It also
 // returns the size of fill's member.
 func repeated(head string, fill []byte, n int, tail string) (data []byte, fillSize int) {
-	member := gz(fill)
+	member := trailtest.Gzip(fill)
 	var b bytes.Buffer
-	b.Write(gz([]byte(head)))
+	b.Write(trailtest.Gzip([]byte(head)))
 	for range n {
 		b.Write(member)
 	}
-	b.Write(gz([]byte(tail)))
+	b.Write(trailtest.Gzip([]byte(tail)))
 	return b.Bytes(), len(member)
 }
 
@@ -79,7 +80,7 @@ func TestMaxFileSize(t *testing.T) {
 				k := logKey("", account, region, at, "Capped0000000001", ext)
 				data := doc
 				if ext == ".json.gz" {
-					data = gz(doc)
+					data = trailtest.Gzip(doc)
 				}
 				e.putRaw(k, data)
 				imp, _ := e.run()

@@ -15,6 +15,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
@@ -46,19 +47,19 @@ func TestOddInputs(t *testing.T) {
 		errorType string             // "" means the file imports
 		events    map[string]columns // by eventID
 	}{
-		{name: "no records", data: gz([]byte(`{"Records":[]}`)), events: map[string]columns{}},
-		{name: "byte-order mark", data: gz([]byte("\xef\xbb\xbf" + oddDoc(oddRecord("bom", `,"eventName":"x"`)))),
+		{name: "no records", data: trailtest.Gzip([]byte(`{"Records":[]}`)), events: map[string]columns{}},
+		{name: "byte-order mark", data: trailtest.Gzip([]byte("\xef\xbb\xbf" + oddDoc(oddRecord("bom", `,"eventName":"x"`)))),
 			events: map[string]columns{"bom": {"eventName": "x"}}},
-		{name: "gzip members cut inside records", data: append(append(gz([]byte(multi[:40])), gz([]byte(multi[40:100]))...), gz([]byte(multi[100:]))...),
+		{name: "gzip members cut inside records", data: append(append(trailtest.Gzip([]byte(multi[:40])), trailtest.Gzip([]byte(multi[40:100]))...), trailtest.Gzip([]byte(multi[100:]))...),
 			events: map[string]columns{"multi-1": {"eventName": "a"}, "multi-2": {"eventName": "b"}, "multi-3": {"eventName": "c"}}},
-		{name: "100,000 levels of nesting", data: gz([]byte(oddDoc(deep))), errorType: pipeline.ErrorLimitExceeded},
-		{name: "huge numbers", data: gz([]byte(oddDoc(oddRecord("huge", `,"requestParameters":{"big":`+digits+`,"e":1e400},"tiny":-1e-400,"int":-`+digits)))),
+		{name: "100,000 levels of nesting", data: trailtest.Gzip([]byte(oddDoc(deep))), errorType: pipeline.ErrorLimitExceeded},
+		{name: "huge numbers", data: trailtest.Gzip([]byte(oddDoc(oddRecord("huge", `,"requestParameters":{"big":`+digits+`,"e":1e400},"tiny":-1e-400,"int":-`+digits)))),
 			events: map[string]columns{"huge": {"requestParameters": `{"big":` + digits + `,"e":1e400}`, "extraFields": `{"tiny":-1e-400,"int":-` + digits + `}`}}},
-		{name: "invalid UTF-8", data: gz([]byte(oddDoc(oddRecord("utf8", ",\"userAgent\":\"a\xffb\",\"requestParameters\":{\"k\":\"\xc3\"}")))),
+		{name: "invalid UTF-8", data: trailtest.Gzip([]byte(oddDoc(oddRecord("utf8", ",\"userAgent\":\"a\xffb\",\"requestParameters\":{\"k\":\"\xc3\"}")))),
 			events: map[string]columns{"utf8": {"userAgent": "a\uFFFDb", "requestParameters": "{\"k\":\"\uFFFD\"}"}}},
-		{name: "NUL bytes", data: gz([]byte(oddDoc(oddRecord("nul", `,"errorMessage":"a\u0000b","requestParameters":{"k\u0000":"\u0000"}`)))),
+		{name: "NUL bytes", data: trailtest.Gzip([]byte(oddDoc(oddRecord("nul", `,"errorMessage":"a\u0000b","requestParameters":{"k\u0000":"\u0000"}`)))),
 			events: map[string]columns{"nul": {"errorMessage": "a\x00b", "requestParameters": `{"k\u0000":"\u0000"}`}}},
-		{name: "duplicate keys", data: gz([]byte(oddDoc(oddRecord("dup", `,"eventName":"first","x":1,"eventName":"second","x":2`)))),
+		{name: "duplicate keys", data: trailtest.Gzip([]byte(oddDoc(oddRecord("dup", `,"eventName":"first","x":1,"eventName":"second","x":2`)))),
 			events: map[string]columns{"dup": {"eventName": "first", "extraFields": `{"x":1,"eventName":"second","x":2}`}}},
 		{name: "plain JSON, unicode", data: []byte(oddDoc(oddRecord("plain", `,"eventName":"日本 ü\t\"😀\""`))),
 			events: map[string]columns{"plain": {"eventName": "日本 ü\t\"😀\""}}},
@@ -196,7 +197,7 @@ func TestOddKeys(t *testing.T) {
 	good := logKey(oddPrefix, account, region, at, "Good000000000001", ".json.gz")
 	bad := logKey(oddPrefix, account, region, at.Add(5*time.Minute), "Bad0000000000001", ".json.gz")
 	objects := map[string][]byte{
-		good: gz(logDoc(record(ev{id: "odd-1", at: at}), record(ev{id: "odd-2", at: at}))),
+		good: trailtest.Gzip(logDoc(record(ev{id: "odd-1", at: at}), record(ev{id: "odd-2", at: at}))),
 		bad:  []byte("not gzip"),
 	}
 	check := func(t *testing.T, e *env, uri, root string) {

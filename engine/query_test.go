@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
@@ -46,7 +47,7 @@ func newQueryEnv(t *testing.T, opts engine.Options) *queryEnv {
 	for i, x := range q.events {
 		recs[i] = record(x)
 	}
-	mem.Put(key(day.Add(2*time.Hour)), gz(logDoc(recs...)))
+	mem.Put(key(day.Add(2*time.Hour)), trailtest.Gzip(logDoc(recs...)))
 	opts.OpenSource = func(ctx context.Context, loc s3scan.Location, src api.S3ImportSource) (s3scan.Source, error) {
 		return mem, nil
 	}

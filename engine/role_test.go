@@ -16,6 +16,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink/memsink"
@@ -160,7 +161,7 @@ func TestImportRoleRefusedOnRenewal(t *testing.T) {
 	var keys []string
 	for i := range 3 {
 		k := key(day.Add(time.Duration(10+i) * time.Hour))
-		srv.Put(t, "renewals", k, gz(logDoc(record(ev{id: k, at: day.Add(9 * time.Hour)}))))
+		srv.Put(t, "renewals", k, trailtest.Gzip(logDoc(record(ev{id: k, at: day.Add(9 * time.Hour)}))))
 		keys = append(keys, k)
 	}
 	for _, kv := range os.Environ() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
@@ -259,50 +260,50 @@ func badFiles(day time.Time) []badFile {
 
 	// A big file cut short: its first records decode before the end.
 	recs, ids := good("truncated", 3000)
-	whole := gz(logDoc(recs...))
+	whole := trailtest.Gzip(logDoc(recs...))
 	add("truncated gzip", ".json.gz", whole[:len(whole)*2/3], nil, pipeline.ErrorTruncatedFile, ids)
 	recs, ids = good("notgzip", 3)
 	add("not gzip", ".json.gz", logDoc(recs...), nil, pipeline.ErrorInvalidGzip, ids)
 	add("short, not gzip", ".json.gz", []byte("garbage"), nil, pipeline.ErrorInvalidGzip, nil)
 	// Every record is valid but the gzip trailer's checksum is not.
 	recs, ids = good("checksum", 1500)
-	data := gz(logDoc(recs...))
+	data := trailtest.Gzip(logDoc(recs...))
 	data[len(data)-8] ^= 0xff
 	add("bad gzip checksum", ".json.gz", data, nil, pipeline.ErrorInvalidGzip, ids)
 	recs, ids = good("badjson", 2)
-	add("invalid JSON", ".json.gz", gz([]byte(`{"Records":[`+string(recs[0])+`,`+string(recs[1])+`,{"eventID" "x"}]}`)), nil, pipeline.ErrorInvalidJSON, ids)
+	add("invalid JSON", ".json.gz", trailtest.Gzip([]byte(`{"Records":[`+string(recs[0])+`,`+string(recs[1])+`,{"eventID" "x"}]}`)), nil, pipeline.ErrorInvalidJSON, ids)
 	add("invalid JSON, plain", ".json", []byte(`{"Records":[}`), nil, pipeline.ErrorInvalidJSON, nil)
-	add("no Records", ".json.gz", gz([]byte(`{"records":[],"Events":[1]}`)), nil, pipeline.ErrorMissingRecords, nil)
-	add("Records not an array", ".json.gz", gz([]byte(`{"Records":{"eventID":"x"}}`)), nil, pipeline.ErrorMissingRecords, nil)
-	add("top level array", ".json.gz", gz([]byte(`[{"Records":[]}]`)), nil, pipeline.ErrorMissingRecords, nil)
+	add("no Records", ".json.gz", trailtest.Gzip([]byte(`{"records":[],"Events":[1]}`)), nil, pipeline.ErrorMissingRecords, nil)
+	add("Records not an array", ".json.gz", trailtest.Gzip([]byte(`{"Records":{"eventID":"x"}}`)), nil, pipeline.ErrorMissingRecords, nil)
+	add("top level array", ".json.gz", trailtest.Gzip([]byte(`[{"Records":[]}]`)), nil, pipeline.ErrorMissingRecords, nil)
 	// More than one chunk of good records before the bad one.
 	recs, ids = good("notobject", 1100)
-	add("record not an object", ".json.gz", gz(logDoc(append(recs, json.RawMessage(`42`))...)), nil, pipeline.ErrorInvalidRecord, ids)
+	add("record not an object", ".json.gz", trailtest.Gzip(logDoc(append(recs, json.RawMessage(`42`))...)), nil, pipeline.ErrorInvalidRecord, ids)
 	recs, ids = good("notime", 2)
 	var m map[string]json.RawMessage
 	json.Unmarshal(record(ev{id: "notime-x", at: day}), &m)
 	delete(m, "eventTime")
-	add("record without eventTime", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
+	add("record without eventTime", ".json.gz", trailtest.Gzip(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
 	m["eventTime"] = mustJSON("yesterday")
-	add("record with invalid eventTime", ".json.gz", gz(logDoc(mustJSON(m))), nil, pipeline.ErrorInvalidRecord, nil)
+	add("record with invalid eventTime", ".json.gz", trailtest.Gzip(logDoc(mustJSON(m))), nil, pipeline.ErrorInvalidRecord, nil)
 	recs, ids = good("noid", 2)
 	json.Unmarshal(record(ev{id: "noid-x", at: day}), &m)
 	delete(m, "eventID")
-	add("record without eventID", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
+	add("record without eventID", ".json.gz", trailtest.Gzip(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorInvalidRecord, ids)
 	add("empty object", ".json.gz", nil, nil, pipeline.ErrorEmptyFile, nil)
 	add("empty plain object", ".json", nil, nil, pipeline.ErrorEmptyFile, nil)
-	add("empty gzip content", ".json.gz", gz(nil), nil, pipeline.ErrorEmptyFile, nil)
+	add("empty gzip content", ".json.gz", trailtest.Gzip(nil), nil, pipeline.ErrorEmptyFile, nil)
 	recs, ids = good("vanished", 2)
-	add("vanished object", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrNotFound)}, pipeline.ErrorObjectNotFound, ids)
+	add("vanished object", ".json.gz", trailtest.Gzip(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrNotFound)}, pipeline.ErrorObjectNotFound, ids)
 	recs, ids = good("denied", 2)
-	add("access denied", ".json.gz", gz(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrAccessDenied)}, pipeline.ErrorAccessDenied, ids)
+	add("access denied", ".json.gz", trailtest.Gzip(logDoc(recs...)), &s3scantest.Fault{Open: fmt.Errorf("get: %w", s3scan.ErrAccessDenied)}, pipeline.ErrorAccessDenied, ids)
 	recs, ids = good("reset", 2000)
-	data = gz(logDoc(recs...))
+	data = trailtest.Gzip(logDoc(recs...))
 	add("read error", ".json.gz", data, &s3scantest.Fault{Read: errors.New("connection reset by peer"), ReadAfter: int64(len(data) / 2)}, pipeline.ErrorSourceRead, ids)
 	recs, ids = good("huge", 1)
 	json.Unmarshal(record(ev{id: "huge-x", at: day}), &m)
 	m["requestParameters"] = mustJSON(map[string]string{"blob": strings.Repeat("x", 100<<10)})
-	add("record too large", ".json.gz", gz(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorLimitExceeded, append(ids, "huge-x"))
+	add("record too large", ".json.gz", trailtest.Gzip(logDoc(append(recs, mustJSON(m))...)), nil, pipeline.ErrorLimitExceeded, append(ids, "huge-x"))
 	return out
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink/memsink"
@@ -97,7 +98,7 @@ func TestSourceServerDown(t *testing.T) {
 			for i, x := range events {
 				recs[i] = record(x)
 			}
-			srv.Put(t, bucket, k, gz(logDoc(recs...)))
+			srv.Put(t, bucket, k, trailtest.Gzip(logDoc(recs...)))
 			e.want[k] = idsOf(events)
 			keys = append(keys, k)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
@@ -179,7 +180,7 @@ func (d *duckEnv) put(days, files, n int) {
 			for i, e := range events {
 				recs[i] = record(e)
 			}
-			d.spy.Source.(*s3scantest.Mem).Put(k, gz(logDoc(recs...)))
+			d.spy.Source.(*s3scantest.Mem).Put(k, trailtest.Gzip(logDoc(recs...)))
 			d.want[k] = idsOf(events)
 		}
 	}

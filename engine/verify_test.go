@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/s3scan/s3scantest"
@@ -67,7 +68,7 @@ func (v *verifyEnv) put(name string, after time.Duration, events ...ev) {
 	for i, x := range events {
 		recs[i] = record(x)
 	}
-	v.mem.Put(k, gz(logDoc(recs...)))
+	v.mem.Put(k, trailtest.Gzip(logDoc(recs...)))
 }
 
 // open opens the database with opts and returns an Engine over it that

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/selector"
@@ -26,14 +25,6 @@ func logDoc(n int) []byte {
 		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":"2023-07-10T12:%02d:00Z","eventID":"id-%d","eventName":"GetObject"}`, i, i))
 	}
 	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
-}
-
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
 }
 
 // TestReader reads well-formed and broken files and checks the events it
@@ -51,16 +42,16 @@ func TestReader(t *testing.T) {
 		outRange int64
 		errType  string // "" for none
 	}{
-		{"gzip", "a.json.gz", gzipped(doc), sink.Import{}, 1 << 20, 10, 0, ""},
+		{"gzip", "a.json.gz", trailtest.Gzip(doc), sink.Import{}, 1 << 20, 10, 0, ""},
 		{"plain", "a.json", doc, sink.Import{}, 1 << 20, 10, 0, ""},
-		{"time range", "a.json.gz", gzipped(doc), sink.Import{StartEventTime: at.Add(2 * time.Minute), EndEventTime: at.Add(4 * time.Minute)}, 1 << 20, 3, 7, ""},
+		{"time range", "a.json.gz", trailtest.Gzip(doc), sink.Import{StartEventTime: at.Add(2 * time.Minute), EndEventTime: at.Add(4 * time.Minute)}, 1 << 20, 3, 7, ""},
 		{"empty", "a.json.gz", nil, sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorEmptyFile},
 		{"not gzip", "a.json.gz", doc, sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorInvalidGzip},
-		{"truncated gzip", "a.json.gz", gzipped(doc)[:len(gzipped(doc))/2], sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorTruncatedFile},
+		{"truncated gzip", "a.json.gz", trailtest.Gzip(doc)[:len(trailtest.Gzip(doc))/2], sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorTruncatedFile},
 		{"not JSON", "a.json", []byte("hello"), sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorInvalidJSON},
 		{"no Records", "a.json", []byte(`{"other":[]}`), sink.Import{}, 1 << 20, 0, 0, pipeline.ErrorMissingRecords},
 		{"exactly the cap", "a.json", doc, sink.Import{}, int64(len(doc)), 10, 0, ""},
-		{"over the cap", "a.json.gz", gzipped(doc), sink.Import{}, int64(len(doc)) - 1, 0, 0, pipeline.ErrorLimitExceeded},
+		{"over the cap", "a.json.gz", trailtest.Gzip(doc), sink.Import{}, int64(len(doc)) - 1, 0, 0, pipeline.ErrorLimitExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &pipeline.Counters{}

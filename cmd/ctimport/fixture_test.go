@@ -20,6 +20,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 )
 
 // The real CloudTrail log files the tests import. The shared corpus is used
@@ -85,14 +86,14 @@ func (l *layout) log(key string, events ...event) {
 	for i, e := range events {
 		records[i] = record(e)
 	}
-	l.objects[key] = gzipped(l.t, mustJSON(l.t, map[string]any{"Records": records}))
+	l.objects[key] = trailtest.Gzip(mustJSON(l.t, map[string]any{"Records": records}))
 	l.events[key] = events
 }
 
 // logRaw adds a log file made of records as they are, gzipped.
 func (l *layout) logRaw(key string, records []json.RawMessage) {
 	l.t.Helper()
-	l.objects[key] = gzipped(l.t, mustJSON(l.t, map[string]any{"Records": records}))
+	l.objects[key] = trailtest.Gzip(mustJSON(l.t, map[string]any{"Records": records}))
 	l.events[key] = eventsOf(l.t, records)
 }
 
@@ -330,19 +331,6 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func gzipped(t *testing.T, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // denyObject sets a policy on bucket that lets anyone list it and read

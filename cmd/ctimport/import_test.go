@@ -12,6 +12,7 @@ import (
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 )
 
 // dayPrefixes returns the number of day prefixes holding the keys.
@@ -42,7 +43,7 @@ func checkImport(t *testing.T, imp api.Import, status api.ImportStatus, want api
 func addDecoy(l *layout, key string) {
 	l.t.Helper()
 	records := []any{record(event{id: "decoy-" + key, at: time.Date(2023, 7, 10, 12, 0, 0, 0, time.UTC)})}
-	l.put(key, gzipped(l.t, mustJSON(l.t, map[string]any{"Records": records})))
+	l.put(key, trailtest.Gzip(mustJSON(l.t, map[string]any{"Records": records})))
 }
 
 // addNoise adds what real trail buckets hold besides log files: digest,
@@ -172,25 +173,25 @@ type malformed struct {
 
 // malformedFiles returns one log file of each kind of damage.
 func malformedFiles(t *testing.T) []malformed {
-	good := gzipped(t, mustJSON(t, map[string]any{"Records": []any{record(event{id: "in-a-truncated-file", at: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)})}}))
+	good := trailtest.Gzip(mustJSON(t, map[string]any{"Records": []any{record(event{id: "in-a-truncated-file", at: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)})}}))
 	valid := record(event{id: "before-a-bad-record", at: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)})
 	badTime := record(event{id: "with-a-bad-time"})
 	badTime["eventTime"] = "yesterday"
 	noTime := record(event{id: "without-a-time"})
 	delete(noTime, "eventTime")
-	doc := func(v any) []byte { return gzipped(t, mustJSON(t, v)) }
+	doc := func(v any) []byte { return trailtest.Gzip(mustJSON(t, v)) }
 	return []malformed{
 		{"truncated gzip", good[:len(good)/2], "TruncatedFile", "ends"},
 		{"not gzip", []byte("this is not gzip data, just text\n"), "InvalidGzip", "gzip"},
-		{"invalid json", gzipped(t, []byte(`{"Records": [{"eventID": "x",,}]}`)), "InvalidJson", "invalid character"},
-		{"truncated json", gzipped(t, []byte(`{"Records": [{"eventID": "x", "eventTime": "2024-05-01T09:00:00Z"}`)), "TruncatedFile", "end"},
+		{"invalid json", trailtest.Gzip([]byte(`{"Records": [{"eventID": "x",,}]}`)), "InvalidJson", "invalid character"},
+		{"truncated json", trailtest.Gzip([]byte(`{"Records": [{"eventID": "x", "eventTime": "2024-05-01T09:00:00Z"}`)), "TruncatedFile", "end"},
 		{"no records array", doc(map[string]any{"Events": []any{valid}}), "MissingRecords", "Records"},
 		{"records not an array", doc(map[string]any{"Records": valid}), "MissingRecords", "Records"},
 		{"record not an object", doc(map[string]any{"Records": []any{valid, "GetObject"}}), "InvalidRecord", "not an object"},
 		{"record with a bad eventTime", doc(map[string]any{"Records": []any{valid, badTime}}), "InvalidRecord", "eventTime"},
 		{"record without eventTime", doc(map[string]any{"Records": []any{valid, noTime}}), "InvalidRecord", "eventTime"},
 		{"empty object", []byte{}, "EmptyFile", "empty"},
-		{"empty gzip stream", gzipped(t, nil), "EmptyFile", "no json"},
+		{"empty gzip stream", trailtest.Gzip(nil), "EmptyFile", "no json"},
 	}
 }
 
