@@ -9,10 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -86,36 +83,29 @@ func corpus() ([]corpusFile, error) {
 }
 
 func readCorpus() ([]corpusFile, error) {
-	var files []corpusFile
-	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
-		}
-		rel, err := filepath.Rel(corpusDir, path)
+	logs, err := trailtest.LogFiles(corpusDir)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]corpusFile, len(logs))
+	for i, lf := range logs {
+		set, key, _ := strings.Cut(lf.Key, "/")
+		zr, err := gzip.NewReader(bytes.NewReader(lf.Data))
 		if err != nil {
-			return err
-		}
-		set, key, _ := strings.Cut(filepath.ToSlash(rel), "/")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", lf.Key, err)
 		}
 		var doc struct{ Records []json.RawMessage }
 		if err := json.NewDecoder(zr).Decode(&doc); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", lf.Key, err)
 		}
-		f := corpusFile{set: set, key: key, gz: data}
+		f := corpusFile{set: set, key: key, gz: lf.Data}
 		for _, r := range doc.Records {
 			var rec struct {
 				EventID   string    `json:"eventID"`
 				EventTime time.Time `json:"eventTime"`
 			}
 			if err := json.Unmarshal(r, &rec); err != nil || rec.EventID == "" {
-				return fmt.Errorf("%s: record without eventID or eventTime", path)
+				return nil, fmt.Errorf("%s: record without eventID or eventTime", lf.Key)
 			}
 			if rec.EventTime.Before(retentionStart()) {
 				f.expired++
@@ -124,13 +114,9 @@ func readCorpus() ([]corpusFile, error) {
 			f.records = append(f.records, r)
 			f.ids = append(f.ids, rec.EventID)
 		}
-		files = append(files, f)
-		return nil
-	})
-	if err == nil && len(files) == 0 {
-		err = fmt.Errorf("no log files in %s", corpusDir)
+		files[i] = f
 	}
-	return files, err
+	return files, nil
 }
 
 // corpusSet returns the files of one set of the corpus.

@@ -1,16 +1,15 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink"
@@ -37,25 +36,19 @@ var testConfig = pipeline.Config{
 func corpus(t *testing.T) (events map[string]int64, total int64) {
 	t.Helper()
 	events = map[string]int64{}
-	err := filepath.WalkDir(corpusSet, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		var rd pipeline.Reader
-		rd.MaxFileSize, rd.MaxRecordSize = testConfig.MaxFileSize, testConfig.MaxRecordSize
-		n, err := rd.Read(path, f, func([]sink.Event) error { return nil })
-		key, _ := filepath.Rel(corpusSet, path)
-		events[filepath.ToSlash(key)] = n
-		total += n
-		return err
-	})
+	files, err := trailtest.LogFiles(corpusSet)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range files {
+		var rd pipeline.Reader
+		rd.MaxFileSize, rd.MaxRecordSize = testConfig.MaxFileSize, testConfig.MaxRecordSize
+		n, err := rd.Read(f.Key, bytes.NewReader(f.Data), func([]sink.Event) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		events[f.Key] = n
+		total += n
 	}
 	return events, total
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -101,25 +100,14 @@ func (l *layout) logRaw(key string, records []json.RawMessage) {
 // after root.
 func (l *layout) corpus(dir, root string) {
 	l.t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		key := root + filepath.ToSlash(rel)
-		l.objects[key] = data
-		l.events[key] = eventsOf(l.t, readRecords(l.t, data))
-		return nil
-	})
+	files, err := trailtest.LogFiles(dir)
 	if err != nil {
 		l.t.Fatalf("read corpus %s: %v", dir, err)
+	}
+	for _, f := range files {
+		key := root + f.Key
+		l.objects[key] = f.Data
+		l.events[key] = eventsOf(l.t, readRecords(l.t, f.Data))
 	}
 }
 

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -28,37 +24,25 @@ type logFile struct {
 // loadCorpus reads every log file of the corpus, in key order.
 func loadCorpus(tb testing.TB) []logFile {
 	tb.Helper()
-	var files []logFile
-	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
-		}
-		events, records, err := readLogFile(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		key, _ := filepath.Rel(corpusDir, path)
-		files = append(files, logFile{key: filepath.ToSlash(key), events: events, records: records})
-		return nil
-	})
+	logs, err := trailtest.LogFiles(corpusDir)
 	if err != nil {
 		tb.Fatalf("load corpus: %v", err)
 	}
-	if len(files) == 0 {
-		tb.Fatalf("no log files in %s", corpusDir)
+	var files []logFile
+	for _, lf := range logs {
+		events, records, err := readLogFile(lf.Data)
+		if err != nil {
+			tb.Fatalf("load corpus: %s: %v", lf.Key, err)
+		}
+		files = append(files, logFile{key: lf.Key, events: events, records: records})
 	}
 	return files
 }
 
 // readLogFile decodes a gzip CloudTrail log file into events, and returns
 // its records too.
-func readLogFile(path string) ([]sink.Event, []json.RawMessage, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+func readLogFile(data []byte) ([]sink.Event, []json.RawMessage, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package icebergsink_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,6 +27,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/ctimport/ctimport/internal/miniotest"
 	"github.com/ctimport/ctimport/internal/pgtest"
+	"github.com/ctimport/ctimport/internal/trailtest"
 	"github.com/ctimport/ctimport/pipeline/logfile"
 	"github.com/ctimport/ctimport/sink"
 	"github.com/ctimport/ctimport/sink/icebergsink"
@@ -94,20 +95,15 @@ type logFile struct {
 // project's decoder.
 func corpus(t *testing.T) []logFile {
 	t.Helper()
-	root := filepath.Join("..", "..", "testdata", "corpus")
+	logs, err := trailtest.LogFiles(filepath.Join("..", "..", "testdata", "corpus"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var files []logFile
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
-		}
-		f, err := os.Open(path)
+	for _, lf := range logs {
+		zr, err := gzip.NewReader(bytes.NewReader(lf.Data))
 		if err != nil {
-			return err
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return err
+			t.Fatalf("%s: %v", lf.Key, err)
 		}
 		dec := logfile.NewDecoder(zr, logfile.Options{})
 		var events []sink.Event
@@ -119,15 +115,10 @@ func corpus(t *testing.T) []logFile {
 				break
 			}
 			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				t.Fatalf("%s: %v", lf.Key, err)
 			}
 		}
-		key, _ := filepath.Rel(root, path)
-		files = append(files, logFile{key: filepath.ToSlash(key), events: events})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		files = append(files, logFile{key: lf.Key, events: events})
 	}
 	if len(files) < 20 {
 		t.Fatalf("only %d log files in the corpus", len(files))
