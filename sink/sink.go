@@ -254,6 +254,31 @@ type Writer interface {
 	Close() error
 }
 
+// ShardRun is the state of one shard of an import that several processes
+// run together, each over its own part of the source.
+type ShardRun struct {
+	ImportID string
+	Index    int // from 0
+	Count    int // the import's number of shards
+	Status   string
+	// Message says why the shard's last run ended early.
+	Message string
+	Updated time.Time
+}
+
+// ShardStore is implemented by stores that processes on several machines
+// share, where one import can run as several shards. Its methods are safe
+// for concurrent use by every process.
+type ShardStore interface {
+	Store
+	// PutShardRun inserts r, or replaces the row of the same import and
+	// Index.
+	PutShardRun(ctx context.Context, r ShardRun) error
+	// ShardRuns returns the shard rows of an import, ordered by Index;
+	// none when the import does not run as shards.
+	ShardRuns(ctx context.Context, importID string) ([]ShardRun, error)
+}
+
 // QueryChecker is implemented by stores that can check a statement without
 // running it.
 type QueryChecker interface {

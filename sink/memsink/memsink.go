@@ -31,12 +31,13 @@ type Store struct {
 	prefixes map[string]map[string]sink.Prefix // by import ID, then key
 	files    map[string]map[string]sink.File   // by import ID, then key
 	writers  map[string]*writer                // open writers by store ID
+	shards   map[string]map[int]sink.ShardRun  // by import ID, then index
 	failN    int
 	failErr  error
 	closed   bool
 }
 
-var _ sink.Store = (*Store)(nil)
+var _ sink.ShardStore = (*Store)(nil)
 
 // table is the events of one event data store.
 type table struct {
@@ -55,6 +56,7 @@ func New() *Store {
 		prefixes: map[string]map[string]sink.Prefix{},
 		files:    map[string]map[string]sink.File{},
 		writers:  map[string]*writer{},
+		shards:   map[string]map[int]sink.ShardRun{},
 	}
 }
 
@@ -274,6 +276,39 @@ func (s *Store) Stats(ctx context.Context, importID string) (sink.Stats, error) 
 		}
 	}
 	return st, nil
+}
+
+// PutShardRun inserts r, or replaces the row of the same import and Index.
+func (s *Store) PutShardRun(ctx context.Context, r sink.ShardRun) error {
+	if r.ImportID == "" || r.Index < 0 || r.Index >= r.Count {
+		return fmt.Errorf("memsink: put shard run: bad shard %d of %d of import %q", r.Index, r.Count, r.ImportID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	r.Updated = norm(r.Updated)
+	if s.shards[r.ImportID] == nil {
+		s.shards[r.ImportID] = map[int]sink.ShardRun{}
+	}
+	s.shards[r.ImportID][r.Index] = r
+	return nil
+}
+
+// ShardRuns returns the shard rows of an import, ordered by Index.
+func (s *Store) ShardRuns(ctx context.Context, importID string) ([]sink.ShardRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	var out []sink.ShardRun
+	for _, r := range s.shards[importID] {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b sink.ShardRun) int { return a.Index - b.Index })
+	return out, nil
 }
 
 // Prefixes returns an import's prefix rows ordered by key, or

@@ -30,7 +30,8 @@ import (
 )
 
 // Run runs the suite. open must return a new, empty Store for each call;
-// the suite closes it.
+// the suite closes it. The cases of sink.ShardStore run when the Store is
+// one.
 func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 	tests := []struct {
 		name string
@@ -58,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"Concurrent", testConcurrent},
 		{"EventCounts", testEventCounts},
 		{"MissingEvents", testMissingEvents},
+		{"ShardRuns", testShardRuns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1113,5 +1115,47 @@ func testConcurrent(t *testing.T, s sink.Store) {
 	}
 	if imps, err := s.Imports(ctx); err != nil || len(imps) != 1+3*commits {
 		t.Errorf("Imports = %d imports, %v; want %d", len(imps), err, 1+3*commits)
+	}
+}
+
+func testShardRuns(t *testing.T, s sink.Store) {
+	ss, ok := s.(sink.ShardStore)
+	if !ok {
+		t.Skip("not a sink.ShardStore")
+	}
+	ctx := context.Background()
+	if runs, err := ss.ShardRuns(ctx, "none"); err != nil || len(runs) != 0 {
+		t.Fatalf("ShardRuns of an unknown import = %v, %v; want none", runs, err)
+	}
+	a := sink.ShardRun{ImportID: "imp", Index: 2, Count: 3, Status: "IN_PROGRESS", Updated: base}
+	b := sink.ShardRun{ImportID: "imp", Index: 0, Count: 3, Status: "IN_PROGRESS", Updated: base}
+	other := sink.ShardRun{ImportID: "other", Index: 0, Count: 2, Status: "COMPLETED", Updated: base}
+	for _, r := range []sink.ShardRun{a, b, other} {
+		if err := ss.PutShardRun(ctx, r); err != nil {
+			t.Fatalf("PutShardRun(%+v): %v", r, err)
+		}
+	}
+	a.Status, a.Message, a.Updated = "FAILED", "the source went away", base.Add(time.Minute)
+	if err := ss.PutShardRun(ctx, a); err != nil {
+		t.Fatalf("PutShardRun again: %v", err)
+	}
+	runs, err := ss.ShardRuns(ctx, "imp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sink.ShardRun{b, a}
+	if len(runs) != len(want) {
+		t.Fatalf("ShardRuns = %+v; want %+v", runs, want)
+	}
+	for i := range want {
+		if runs[i].ImportID != want[i].ImportID || runs[i].Index != want[i].Index || runs[i].Count != want[i].Count ||
+			runs[i].Status != want[i].Status || runs[i].Message != want[i].Message || !runs[i].Updated.Equal(want[i].Updated) {
+			t.Errorf("ShardRuns[%d] = %+v; want %+v", i, runs[i], want[i])
+		}
+	}
+	for _, bad := range []sink.ShardRun{{ImportID: "imp", Index: 3, Count: 3}, {ImportID: "imp", Index: -1, Count: 3}, {Index: 0, Count: 1}} {
+		if err := ss.PutShardRun(ctx, bad); err == nil {
+			t.Errorf("PutShardRun(%+v) succeeded; want an error", bad)
+		}
 	}
 }
