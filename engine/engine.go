@@ -253,6 +253,13 @@ func (e *Engine) Recover(ctx context.Context) ([]Recovered, error) {
 		if st.Done() || e.isRunning(imp.ID) {
 			continue
 		}
+		// The shards of an import run in processes of their own, which
+		// their job starts again.
+		if runs, err := e.shardRuns(ctx, imp.ID); err != nil {
+			return nil, fmt.Errorf("engine: recover: %w", err)
+		} else if len(runs) > 0 {
+			continue
+		}
 		imp.Status = string(api.StatusStopped)
 		imp.Updated = e.now()
 		imp.Message = "the process running the import ended before it finished"

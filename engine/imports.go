@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ctimport/ctimport/api"
+	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/s3scan"
 	"github.com/ctimport/ctimport/sink"
 )
@@ -23,6 +24,12 @@ type StartOptions struct {
 	// source into the same store ended, and skips files already imported
 	// into that store.
 	Incremental bool
+	// Shard, when its Count is set, runs this part of an import that
+	// processes on several machines run together, each with the same
+	// input and its own Shard. They join one import, whose ID is derived
+	// from the input, and a shard started again continues where it
+	// stopped. It needs a sink.ShardStore.
+	Shard pipeline.Shard
 }
 
 var uuidRE = regexp.MustCompile(`^[a-f0-9\-]{36}$`)
@@ -56,9 +63,17 @@ func (e *Engine) StartImportWith(ctx context.Context, in api.StartImportInput, o
 	var imp sink.Import
 	var src s3scan.Source
 	var err error
-	if in.ImportId != "" {
+	switch {
+	case opts.Shard.Count > 0:
+		if err = e.checkShard(in, opts); err == nil {
+			imp, src, err = e.newImport(ctx, in, opts)
+		}
+		if err == nil {
+			imp, err = e.joinShard(ctx, imp, opts.Shard.Count)
+		}
+	case in.ImportId != "":
 		imp, src, err = e.retryImport(ctx, in)
-	} else {
+	default:
 		imp, src, err = e.newImport(ctx, in, opts)
 	}
 	if err != nil {
@@ -224,6 +239,11 @@ func (e *Engine) retryImport(ctx context.Context, in api.StartImportInput) (sink
 	if e.isRunning(imp.ID) {
 		return sink.Import{}, nil, api.ErrAccountHasOngoingImport.New("import %s is running", imp.ID)
 	}
+	if runs, err := e.shardRuns(ctx, imp.ID); err != nil {
+		return sink.Import{}, nil, err
+	} else if len(runs) > 0 {
+		return sink.Import{}, nil, api.ErrInvalidParameter.New("import %s runs as %d shards; retry it by starting its shards again", imp.ID, runs[0].Count)
+	}
 	if imp.Status == string(api.StatusCompleted) {
 		return sink.Import{}, nil, api.ErrInvalidParameter.New("import %s is COMPLETED; only a FAILED or STOPPED import can be retried", imp.ID)
 	}
@@ -268,7 +288,7 @@ func (e *Engine) loadImport(ctx context.Context, id string) (sink.Import, error)
 	if err != nil {
 		return sink.Import{}, fmt.Errorf("engine: get import: %w", err)
 	}
-	return imp, nil
+	return e.withShards(ctx, imp)
 }
 
 // GetImport describes an import, with its statistics.
@@ -306,6 +326,14 @@ func (e *Engine) StopImport(ctx context.Context, in api.StopImportInput) (api.Im
 			return api.Import{}, ctx.Err()
 		}
 		return e.GetImport(ctx, api.GetImportInput{ImportId: imp.ID})
+	}
+	if runs, err := e.shardRuns(ctx, imp.ID); err != nil {
+		return api.Import{}, err
+	} else if len(runs) > 0 {
+		if !api.ImportStatus(imp.Status).Done() {
+			return api.Import{}, api.ErrInvalidParameter.New("import %s runs as %d shards in other processes; stop their job (a Kubernetes Job or an AWS Batch array job)", imp.ID, runs[0].Count)
+		}
+		return e.importOut(ctx, imp, true)
 	}
 	if !api.ImportStatus(imp.Status).Done() {
 		imp.Status = string(api.StatusStopped)
@@ -387,6 +415,9 @@ func (e *Engine) ListImports(ctx context.Context, in api.ListImportsInput) (api.
 	}
 	var imps []sink.Import
 	for _, imp := range all {
+		if imp, err = e.withShards(ctx, imp); err != nil {
+			return api.ListImportsOutput{}, err
+		}
 		if (storeID == "" || imp.StoreID == storeID) && (in.ImportStatus == "" || imp.Status == string(in.ImportStatus)) {
 			imps = append(imps, imp)
 		}

@@ -53,14 +53,19 @@ func (r *run) ended() bool {
 	}
 }
 
-// execute runs the import of r to its final status and records it.
+// execute runs the import of r to its final status and records it; a
+// shard's run records its shard's status, of which the import's derives.
 func (e *Engine) execute(r *run) {
 	defer r.cancel(nil)
 	bg := context.WithoutCancel(r.ctx)
+	sharded := r.opts.Shard.Count > 0
 	imp := r.imp
 	imp.Status = string(api.StatusInProgress)
 	imp.Updated = e.now()
 	err := e.store.PutImport(bg, imp)
+	if err == nil && sharded {
+		err = e.recordShard(bg, r, api.StatusInProgress, "")
+	}
 	if err == nil {
 		err = e.pipeline(r, imp)
 	}
@@ -77,6 +82,9 @@ func (e *Engine) execute(r *run) {
 	case err != nil:
 		imp.Status = string(api.StatusFailed)
 		imp.Message = api.ShortMessage(err.Error())
+	case sharded:
+		// The import's failed files are counted over every shard.
+		imp.Status = string(api.StatusCompleted)
 	default:
 		imp.Status = string(api.StatusCompleted)
 		st, serr := e.store.Stats(bg, imp.ID)
@@ -90,7 +98,13 @@ func (e *Engine) execute(r *run) {
 	imp.Updated = e.now()
 	// The store may be failing; the import then stays IN_PROGRESS and
 	// Recover marks it STOPPED at the next start.
-	if perr := e.store.PutImport(bg, imp); perr != nil {
+	var perr error
+	if sharded {
+		perr = e.recordShard(bg, r, api.ImportStatus(imp.Status), imp.Message)
+	} else {
+		perr = e.store.PutImport(bg, imp)
+	}
+	if perr != nil {
 		why := imp.Status
 		if imp.Message != "" {
 			why += ": " + imp.Message
@@ -110,10 +124,13 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	// Events past the store's retention period are removed before the run
-	// and not imported by it.
-	_, notBefore, err := e.pruneStore(r.ctx, dest)
-	if err != nil {
-		return err
+	// (by the first shard alone, when the import runs as shards) and not
+	// imported by it.
+	notBefore := e.retentionStart(dest)
+	if r.opts.Shard.Index == 0 {
+		if _, notBefore, err = e.pruneStore(r.ctx, dest); err != nil {
+			return err
+		}
 	}
 	m, err := storeMatcher(dest)
 	if err != nil {
@@ -124,6 +141,7 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 		NotBefore:   notBefore,
 		Incremental: r.opts.Incremental,
 		Selectors:   m,
+		Shard:       r.opts.Shard,
 		Source:      r.src,
 		Store:       e.store,
 		Config:      e.opts.Config,

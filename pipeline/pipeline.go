@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/pprof"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -87,9 +88,12 @@ type Run struct {
 	// Selectors choose the events stored: the advanced event selectors of
 	// the event data store. nil stores every event.
 	Selectors *selector.Matcher
-	Source    s3scan.Source
-	Store     sink.Store
-	Config    Config
+	// Shard is the part of the source the run reads; the zero Shard
+	// reads all of it.
+	Shard  Shard
+	Source s3scan.Source
+	Store  sink.Store
+	Config Config
 	// Now tells the time of checkpoint rows, as the store keeps times.
 	Now func() time.Time
 	// Progress receives the run's counts as it goes.
@@ -115,6 +119,7 @@ func (r *Run) Execute(ctx context.Context, root string) error {
 		}
 		return err
 	})
+	days = slices.DeleteFunc(days, func(d s3scan.DayPrefix) bool { return !r.Shard.Owns(d) })
 	if err != nil {
 		return fmt.Errorf("pipeline: discover prefixes of %s: %w", r.Import.SourceURI, err)
 	}
