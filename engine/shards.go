@@ -170,3 +170,18 @@ func (e *Engine) recordShard(ctx context.Context, r *run, status api.ImportStatu
 		Updated:  e.now(),
 	})
 }
+
+// ShardStatus returns the status of shard index of import id as its last
+// run recorded it, and why that run ended early; IN_PROGRESS while it runs.
+func (e *Engine) ShardStatus(ctx context.Context, id string, index int) (api.ImportStatus, string, error) {
+	runs, err := e.shardRuns(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range runs {
+		if r.Index == index {
+			return api.ImportStatus(r.Status), r.Message, nil
+		}
+	}
+	return "", "", api.ErrImportNotFound.New("import %s has no shard %d", id, index)
+}

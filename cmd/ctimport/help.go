@@ -50,6 +50,8 @@ func init() {
 				{"end-event-time", flagString, "import only events at or before this time"},
 				{"import-id", flagString, "retry this import instead of starting a new one"},
 				{"incremental", flagBool, "start where the last import of the same source into the same store ended"},
+				{"shard", flagString, "run shard I (from 0) of N of the import, as I/N; N alone takes I from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX. " +
+					"Every shard runs the same command and joins the same import; needs --db postgres://..."},
 				{"allowance", flagString, "how long after an event its log file may be delivered (default 1h)"},
 				{"concurrency", flagInt, "how many files to decode at once (default one per CPU; downloads run ahead of them)"},
 				maxRecordSize, maxFileSize,

@@ -61,7 +61,37 @@ func (c *cli) startInput() (api.StartImportInput, engine.StartOptions, error) {
 		opts.Allowance = d
 	}
 	opts.Incremental = a.has("incremental")
+	if a.has("shard") {
+		if opts.Shard, err = parseShardFlag(a.str("shard"), os.Getenv); err != nil {
+			return in, opts, err
+		}
+	}
 	return in, opts, nil
+}
+
+// shardIndexVars are the variables that tell a process of a batch job its
+// index: Kubernetes' Indexed Jobs, then AWS Batch's array jobs.
+var shardIndexVars = []string{"JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"}
+
+// parseShardFlag parses --shard: I/N, or N with I from the first of
+// shardIndexVars that getenv finds set.
+func parseShardFlag(v string, getenv func(string) string) (pipeline.Shard, error) {
+	if !strings.Contains(v, "/") {
+		for _, name := range shardIndexVars {
+			if i := getenv(name); i != "" {
+				v = i + "/" + v
+				break
+			}
+		}
+		if !strings.Contains(v, "/") {
+			return pipeline.Shard{}, usagef("--shard %s gives the number of shards; the shard's index comes from I/N or from %s", v, strings.Join(shardIndexVars, " or "))
+		}
+	}
+	sh, err := pipeline.ParseShard(v)
+	if err != nil {
+		return pipeline.Shard{}, usagef("--shard: %s", strings.TrimPrefix(err.Error(), "pipeline: "))
+	}
+	return sh, nil
 }
 
 // sizeLimits reads --max-record-size and --max-file-size; an absent flag
@@ -119,7 +149,7 @@ func cmdStartImport(ctx context.Context, c *cli) error {
 		return err
 	}
 	if c.endpoint != "" {
-		for _, f := range []string{"allowance", "incremental", "concurrency", "max-record-size", "max-file-size"} {
+		for _, f := range []string{"allowance", "incremental", "shard", "concurrency", "max-record-size", "max-file-size"} {
 			if c.args.has(f) {
 				return usagef("--%s is not part of the API: a server cannot take it with --endpoint-url", f)
 			}
@@ -181,7 +211,36 @@ func (c *cli) startImport(ctx context.Context, svc api.Service, in api.StartImpo
 	if err != nil {
 		return err
 	}
+	if i, ok := svc.(importer); ok && i.opts.Shard.Count > 0 {
+		return c.reportShard(ctx, i, end)
+	}
 	return c.report(end)
+}
+
+// reportShard sums up the run of a shard: the process ends well when its
+// shard COMPLETED, whatever the other shards are doing, so that a batch
+// job runs again only the shards that did not.
+func (c *cli) reportShard(ctx context.Context, i importer, end ending) error {
+	imp, sh := end.imp, i.opts.Shard
+	st, msg, err := i.ShardStatus(ctx, imp.ImportId, sh.Index)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "shard %s of import %s %s: %s\n", sh, imp.ImportId, st, end.summary)
+	if msg != "" {
+		fmt.Fprintf(c.stderr, "shard %s: %s\n", sh, msg)
+	}
+	fmt.Fprintf(c.stderr, "import %s, all shards: %s\n", imp.ImportId, imp.ImportStatus)
+	if s := imp.ImportStatistics; s != nil && s.FailedEntries > 0 {
+		fmt.Fprintf(c.stderr, "%d files failed; see %s list-import-failures --import-id %s\n", s.FailedEntries, c.self(), imp.ImportId)
+	}
+	if err := c.output(imp); err != nil {
+		return err
+	}
+	if st != api.StatusCompleted {
+		return &ended{st}
+	}
+	return nil
 }
 
 // follow waits for import id to end: it shows the import's progress on a
