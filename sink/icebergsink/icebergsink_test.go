@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	iceio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3"
 	"github.com/apache/iceberg-go/table"
+	"github.com/ctimport/ctimport/internal/icebergtest"
 	"github.com/ctimport/ctimport/internal/miniotest"
 	"github.com/ctimport/ctimport/internal/pgtest"
 	"github.com/ctimport/ctimport/internal/trailtest"
@@ -158,26 +158,6 @@ func corpusRecords(t *testing.T) map[sink.Identity]any {
 	return records
 }
 
-// dataFiles returns the data files of the table's current snapshot, as
-// a query engine plans them.
-func dataFiles(t *testing.T, cat catalog.Catalog) []iceberg.DataFile {
-	t.Helper()
-	ctx := context.Background()
-	tbl, err := cat.LoadTable(ctx, ident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := make([]iceberg.DataFile, len(tasks))
-	for i, task := range tasks {
-		files[i] = task.File
-	}
-	return files
-}
-
 // eventIDs counts the events of files by eventID, repeats (same eventID
 // and eventTime) once, as a store keeps them.
 func eventIDs(files []logFile) map[string]int {
@@ -219,29 +199,8 @@ func write(t *testing.T, w sink.Writer, files []logFile, per int) {
 
 // scanIDs reads the table with iceberg-go's scan and counts its events by
 // eventID.
-func scanIDs(t *testing.T, cat catalog.Catalog) map[string]int {
-	t.Helper()
-	ctx := context.Background()
-	tbl, err := cat.LoadTable(ctx, ident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, batches, err := tbl.Scan(table.WithSelectedFields("eventID")).ToArrowRecords(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	for rec, err := range batches {
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := rec.Column(0).(*array.String)
-		for i := range col.Len() {
-			ids[col.Value(i)]++
-		}
-		rec.Release()
-	}
-	return ids
+func (e *env) scanIDs(t *testing.T, cat catalog.Catalog) map[string]int {
+	return icebergtest.New(cat, ident, e.minio).ScanIDs(t)
 }
 
 func sameCounts(t *testing.T, what string, got, want map[string]int) {
@@ -267,7 +226,7 @@ func TestCorpusReadBack(t *testing.T) {
 	write(t, w, files, 20)
 
 	want := eventIDs(files)
-	sameCounts(t, "iceberg scan", scanIDs(t, cat), want)
+	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), want)
 
 	ctx := context.Background()
 	tbl, err := cat.LoadTable(ctx, ident)
@@ -298,40 +257,14 @@ func TestCorpusReadBack(t *testing.T) {
 	}
 
 	// What Athena or Trino read: the data files the snapshot lists.
-	dir := t.TempDir()
-	var paths []string
-	for i, f := range dataFiles(t, cat) {
-		key := strings.TrimPrefix(f.FilePath(), "s3://"+e.bucket+"/")
-		local := filepath.Join(dir, fmt.Sprintf("%d.parquet", i))
-		if err := e.minio.Client().FGetObject(ctx, e.bucket, key, local, minio.GetObjectOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, local)
-	}
+	paths := icebergtest.New(cat, ident, e.minio).Download(t)
 	duck, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer duck.Close()
-	list := "['" + strings.Join(paths, "','") + "']"
-
-	rows, err := duck.QueryContext(ctx, "SELECT eventID, count(*) FROM read_parquet("+list+") GROUP BY eventID")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = n
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sameCounts(t, "read_parquet", got, want)
+	all := filepath.Join(filepath.Dir(paths[0]), "*.parquet")
+	sameCounts(t, "read_parquet", icebergtest.New(cat, ident, e.minio).ParquetIDs(t), want)
 
 	for _, p := range paths {
 		var days, unsorted int
@@ -359,7 +292,7 @@ func TestCorpusReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err = duck.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet("+list+"))")
+	rows, err := duck.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +313,7 @@ func TestCorpusReadBack(t *testing.T) {
 
 	// eventJson is each record as delivered.
 	records := corpusRecords(t)
-	rows, err = duck.QueryContext(ctx, "SELECT eventID, eventTime, eventJson FROM read_parquet("+list+")")
+	rows, err = duck.QueryContext(ctx, "SELECT eventID, eventTime, eventJson FROM read_parquet(?)", all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +337,7 @@ func TestCorpusReadBack(t *testing.T) {
 
 	// Lake's typed columns hold the members of the records.
 	var withArn, withParams int
-	err = duck.QueryRowContext(ctx, "SELECT count(userIdentity.arn), count(requestParameters) FROM read_parquet("+list+")").Scan(&withArn, &withParams)
+	err = duck.QueryRowContext(ctx, "SELECT count(userIdentity.arn), count(requestParameters) FROM read_parquet(?)", all).Scan(&withArn, &withParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +367,7 @@ func TestConcurrentWriters(t *testing.T) {
 	if retries == 0 {
 		t.Error("no commit conflicted: the test did not race the writers")
 	}
-	sameCounts(t, "iceberg scan", scanIDs(t, e.catalog(t)), eventIDs(files))
+	sameCounts(t, "iceberg scan", e.scanIDs(t, e.catalog(t)), eventIDs(files))
 }
 
 // Two writers reading the same objects at once, in commits that overlap
@@ -459,11 +392,11 @@ func TestConcurrentWritersOfTheSameObjects(t *testing.T) {
 		t.Errorf("the writers dropped %d objects the table held, want %d", skipped, len(files))
 	}
 	cat := e.catalog(t)
-	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
+	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), eventIDs(files))
 
 	ctx := context.Background()
 	listed := map[string]bool{}
-	for _, f := range dataFiles(t, cat) {
+	for _, f := range icebergtest.New(cat, ident, e.minio).DataFiles(t) {
 		listed[f.FilePath()] = true
 	}
 	for obj := range e.minio.Client().ListObjects(ctx, e.bucket, minio.ListObjectsOptions{Prefix: "events/data/", Recursive: true}) {
@@ -519,7 +452,7 @@ func TestRestartSkipsCoveredFiles(t *testing.T) {
 	if w2.Skipped() != 2 {
 		t.Errorf("skipped %d objects, want 2", w2.Skipped())
 	}
-	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
+	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), eventIDs(files))
 }
 
 func TestCoveredWithoutTable(t *testing.T) {
@@ -559,7 +492,7 @@ func TestTargetFileSize(t *testing.T) {
 		t.Fatalf("%d objects committed before Sync, want %d", len(covered), len(files))
 	}
 	perDay := map[string]int{}
-	for _, f := range dataFiles(t, cat) {
+	for _, f := range icebergtest.New(cat, ident, e.minio).DataFiles(t) {
 		perDay[filepath.Base(filepath.Dir(f.FilePath()))]++
 		// A file holds at most 64 KiB of the events' text, in Lake's
 		// typed columns and again in eventJson, compressed, and a footer
@@ -571,5 +504,5 @@ func TestTargetFileSize(t *testing.T) {
 	if n := perDay["eventTime_day=2023-07-10"]; n < 2 {
 		t.Errorf("the 2,900 events of 2023-07-10 in %d data files, want several", n)
 	}
-	sameCounts(t, "iceberg scan", scanIDs(t, cat), eventIDs(files))
+	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), eventIDs(files))
 }
