@@ -74,7 +74,7 @@ func TestReport(t *testing.T) {
 	for _, row := range r.Variants {
 		ids = append(ids, row.ID)
 	}
-	want := []string{"1 base", "1 c=1", "1 c=2", "1 mem", "1 +lat", "1 x4", "1 giant"}
+	want := []string{"1 base", "1 c=1", "1 c=2", "1 mem", "1 +lat", "1 x4", "1 giant", "shards 1", "shards 2", "shards 3"}
 	if r.Workers == 2 {
 		want = slices.Delete(want, 2, 3)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/ctimport/ctimport/bench/corpus"
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/pgtest"
 )
 
 // uploadWorkers is how many PUT requests an upload has in flight.
@@ -39,6 +40,7 @@ type Harness struct {
 	ctimport string
 	benchrow string
 	minio    *miniotest.Server
+	pg       *pgtest.Server // started by the first Shards
 	workers  int
 	logf     func(format string, args ...any)
 	seq      int
@@ -94,9 +96,12 @@ func NewHarness(ctx context.Context, root, work string, logf func(format string,
 	return h, nil
 }
 
-// Close stops MinIO.
+// Close stops MinIO, and PostgreSQL if it runs.
 func (h *Harness) Close() {
 	h.minio.Close()
+	if h.pg != nil {
+		h.pg.Close()
+	}
 }
 
 // Workers returns ctimport's default concurrency, the worker count of the

@@ -66,6 +66,14 @@ func (r *Report) Print(w io.Writer) error {
 			bigMemory, mem.Seconds, mem.PeakRSSMiB, r1.Seconds, r1.PeakRSSMiB, rate(mem.EventsPerSecond, r1.EventsPerSecond))
 	}
 	p.f("  latency: %s S3 requests each held %v: %.0f%% of row 1's throughput\n", thousands(sc.LatencyRequests), sc.Latency, 100*sc.LatencyKeep)
+	if one := r.row("shards 1"); one != nil {
+		var parts []string
+		for n := 1; r.row(fmt.Sprintf("shards %d", n)) != nil; n++ {
+			s := r.row(fmt.Sprintf("shards %d", n))
+			parts = append(parts, fmt.Sprintf("%d %.0f events/s (%.2fx)", n, s.EventsPerSecond, rate(s.EventsPerSecond, one.EventsPerSecond)))
+		}
+		p.f("  shards into Iceberg: %s\n", strings.Join(parts, ", "))
+	}
 	if len(r.Listing) > 0 {
 		p.f("\nlisting a one-day window (%s) of %d accounts x %d regions\n", r.Listing[0].Day, listingAccounts, listingRegions)
 		tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)

@@ -46,6 +46,7 @@ const (
 	targetMemory    = 1.0       // the least row 1's throughput with bigMemory may be over row 1's
 	targetLoadKeep  = 0.80      // the least an import through the server under load keeps of its throughput unloaded
 	bigMemory       = "2GiB"    // the --memory-limit of row "1 mem"
+	maxShards       = 3         // the shards section runs 1 to maxShards shard processes
 	listingAccounts = 3
 	listingRegions  = 2
 )
@@ -380,6 +381,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		r.Listing = append(r.Listing, l)
+	}
+	for n := range maxShards {
+		id := fmt.Sprintf("shards %d", n+1)
+		logf("row %s", id)
+		m, err := h.Shards(ctx, x1, n+1)
+		if err != nil {
+			return nil, fmt.Errorf("bench: row %s: %w", id, err)
+		}
+		r.Variants = append(r.Variants, NewRow(id, fmt.Sprintf("ctimport as %d shard processes (--shard I/%d)", n+1, n+1), "MinIO to Iceberg", x1, m))
+		logRow(logf, r.Variants[len(r.Variants)-1])
 	}
 	logf("the server under load: %d clients for %v", cfg.Load.Clients, cfg.Load.Duration)
 	if r.Load, err = h.Load(ctx, x1, cfg.Load); err != nil {

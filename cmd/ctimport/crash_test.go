@@ -36,6 +36,8 @@ type crashProxy struct {
 	mu         sync.Mutex
 	listPrefix string // the prefix whose next LIST to hold; "" for none
 	cutPath    string // "/bucket/key" of the object whose next GET to cut; "" for none
+	putSuffix  string // the suffix of the path of a PUT to hold; "" for none
+	putsLeft   int    // how many PUTs with putSuffix pass before the one held
 
 	held   chan struct{} // receives once a request is held
 	gets   atomic.Int64  // object GETs passed on
@@ -73,6 +75,10 @@ func isObject(p string) bool {
 }
 
 func (p *crashProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut && p.takePut(r.URL.Path) {
+		p.hold(r)
+		return
+	}
 	if r.Method != http.MethodGet {
 		p.proxy.ServeHTTP(w, r)
 		return
@@ -112,6 +118,30 @@ func (p *crashProxy) take(armed *string, value string) bool {
 	}
 	*armed = ""
 	return true
+}
+
+// takePut reports whether the PUT of path is the one to hold, and
+// disarms the hold if so.
+func (p *crashProxy) takePut(path string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.putSuffix == "" || !strings.HasSuffix(path, p.putSuffix) {
+		return false
+	}
+	if p.putsLeft > 0 {
+		p.putsLeft--
+		return false
+	}
+	p.putSuffix = ""
+	return true
+}
+
+// armPut holds the PUT of a path ending in suffix that comes after n
+// others.
+func (p *crashProxy) armPut(suffix string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.putSuffix, p.putsLeft = suffix, n
 }
 
 // arm sets what to hold next.

@@ -166,16 +166,7 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Options) (*engine.Engine, func(), error) {
 	mem := c.mem.PerImport(opts.MaxOngoingImports)
 	store.MemoryLimit, store.StageLimit, store.UpgradeProgress = mem.DuckDB, mem.Stage, c.upgradeProgress()
-	var db *duckdbsink.Store
-	var err error
-	deadline := time.Now().Add(lockWait)
-	for {
-		db, err = duckdbsink.Open(ctx, c.db, store)
-		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	db, err := c.openStore(ctx, store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,6 +188,23 @@ func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Op
 		eng.Close()
 		db.Close()
 	}, nil
+}
+
+// openStore opens the database of --db for writing: a PostgreSQL state
+// database, or a DuckDB file with the options of store. When another
+// process holds the DuckDB file it waits up to lockWait.
+func (c *cli) openStore(ctx context.Context, store duckdbsink.Options) (sink.Store, error) {
+	if c.sharedDB() {
+		return c.openShared(ctx, store.StageLimit)
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		db, err := duckdbsink.Open(ctx, c.db, store)
+		if err == nil || !errors.Is(err, sink.ErrLocked) || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // service returns the API the command calls: the server at
@@ -344,10 +352,21 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		}
 		return c.remoteQuery(ctx)
 	}
+	mem := c.mem.QueryOnly()
+	if c.sharedDB() {
+		if write {
+			return usagef("--allow-write takes a DuckDB file: the tables of --db %s are Iceberg tables, read-only to queries", c.dbName())
+		}
+		store, err := c.openShared(ctx, mem.Stage)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return c.runQuery(ctx, store, mem)
+	}
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s: create an event data store and import into it first", c.db)
 	}
-	mem := c.mem.QueryOnly()
 	opts := duckdbsink.Options{ReadOnly: true, NoFileAccess: true, LockSettings: true, MemoryLimit: mem.DuckDB}
 	if write {
 		opts = duckdbsink.Options{Holder: "ctimport query --allow-write", AllowWrite: true, MemoryLimit: mem.DuckDB}
@@ -357,6 +376,12 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer store.Close()
+	return c.runQuery(ctx, store, mem)
+}
+
+// runQuery runs the statement of --query-statement over store and prints
+// its rows.
+func (c *cli) runQuery(ctx context.Context, store sink.Store, mem budget.Budget) error {
 	debug.SetMemoryLimit(mem.GoHeap)
 	rows, err := engine.New(store, engine.Options{}).Query(ctx, c.args.str("query-statement"))
 	if err != nil {

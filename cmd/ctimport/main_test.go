@@ -18,6 +18,7 @@ import (
 
 	"github.com/ctimport/ctimport/api"
 	"github.com/ctimport/ctimport/internal/miniotest"
+	"github.com/ctimport/ctimport/internal/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 
 func runTests(m *testing.M) int {
 	defer miniotest.StopShared()
+	defer pgtest.StopShared()
 	dir, err := os.MkdirTemp("", "ctimport-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -258,7 +260,12 @@ func (h *harness) storedIDs(id string) map[string]int {
 // the events of want, each once.
 func (h *harness) checkStored(id string, want map[string]bool) {
 	h.t.Helper()
-	got := h.storedIDs(id)
+	checkIDs(h.t, "stored events", h.storedIDs(id), want)
+}
+
+// checkIDs fails unless got counts exactly the eventIDs of want, each once.
+func checkIDs(t *testing.T, what string, got map[string]int, want map[string]bool) {
+	t.Helper()
 	var missing, extra, twice []string
 	for e := range want {
 		if got[e] == 0 {
@@ -274,8 +281,8 @@ func (h *harness) checkStored(id string, want map[string]bool) {
 		}
 	}
 	if len(missing)+len(extra)+len(twice) > 0 {
-		h.t.Errorf("stored events: %d, want %d; %d missing (%s), %d not expected (%s), %d stored more than once (%s)",
-			len(got), len(want), len(missing), sample(missing), len(extra), sample(extra), len(twice), sample(twice))
+		t.Errorf("%s: %d, want %d; %d missing (%s), %d not expected (%s), %d stored more than once (%s)",
+			what, len(got), len(want), len(missing), sample(missing), len(extra), sample(extra), len(twice), sample(twice))
 	}
 }
 

@@ -160,7 +160,7 @@ func cmdServe(ctx context.Context, c *cli) error {
 			served <- hs.Serve(ln)
 		}
 	}()
-	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.db, "keys", len(keys), "memory", c.mem.String())
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", c.dbName(), "keys", len(keys), "memory", c.mem.String())
 	mctx, stopMaintaining := context.WithCancel(ctx)
 	maintained := make(chan struct{})
 	go func() {

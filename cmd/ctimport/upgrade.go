@@ -25,6 +25,17 @@ func (c *cli) upgradeProgress() func(done, total int64) {
 // cmdUpgrade opens the database for writing, which upgrades a database
 // written by an older ctimport.
 func cmdUpgrade(ctx context.Context, c *cli) error {
+	if c.sharedDB() {
+		store, err := c.openShared(ctx, c.mem.Stage)
+		if err != nil {
+			return err
+		}
+		if err := store.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s is up to date\n", c.dbName())
+		return nil
+	}
 	if _, err := os.Stat(c.db); err != nil {
 		return fmt.Errorf("no database at %s", c.db)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/pipeline"
+	"github.com/ctimport/ctimport/sink"
 	"github.com/ctimport/ctimport/sink/duckdbsink"
 )
 
@@ -56,12 +57,22 @@ func cmdVerify(ctx context.Context, c *cli) error {
 	if c.endpoint != "" {
 		return usagef("not an operation of the API: run verify where the database is, without --endpoint-url")
 	}
-	if _, err := os.Stat(c.db); err != nil {
-		return fmt.Errorf("no database at %s", c.db)
-	}
-	store, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true, MemoryLimit: c.mem.DuckDB})
-	if err != nil {
-		return err
+	var store sink.Store
+	if c.sharedDB() {
+		s, err := c.openShared(ctx, c.mem.Stage)
+		if err != nil {
+			return err
+		}
+		store = s
+	} else {
+		if _, err := os.Stat(c.db); err != nil {
+			return fmt.Errorf("no database at %s", c.db)
+		}
+		s, err := duckdbsink.Open(ctx, c.db, duckdbsink.Options{ReadOnly: true, MemoryLimit: c.mem.DuckDB})
+		if err != nil {
+			return err
+		}
+		store = s
 	}
 	defer store.Close()
 	eng := engine.New(store, engine.Options{Config: pipeline.Config{PrefetchBytes: c.mem.Prefetch}, OpenSource: engine.Sources(c.args.str("s3-endpoint-url"))})

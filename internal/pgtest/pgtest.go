@@ -85,6 +85,22 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
+// Launch starts a server outside of a test, for benchmarks; Close stops
+// it.
+func Launch() (*Server, error) {
+	s, err := start()
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the server and removes its data.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
+}
+
 var shared testproc.Shared[*Server]
 
 // Shared returns the package's shared server, starting it on first use.
@@ -108,10 +124,7 @@ func Shared(tb testing.TB) *Server {
 // StopShared stops the shared server, if Shared started one, and removes
 // its data.
 func StopShared() {
-	shared.Stop(func(s *Server) {
-		s.Stop()
-		os.RemoveAll(s.dir)
-	})
+	shared.Stop((*Server).Close)
 }
 
 // fail ends tb: a skip with -short when PostgreSQL is missing, else a
@@ -253,14 +266,24 @@ var databaseSeq atomic.Int64
 // server has, and returns its URL.
 func (s *Server) NewDatabase(tb testing.TB) string {
 	tb.Helper()
+	u, err := s.CreateDatabase()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// CreateDatabase makes a database with a name no other database of the
+// server has, and returns its URL.
+func (s *Server) CreateDatabase() (string, error) {
 	name := fmt.Sprintf("test_%d_%s", databaseSeq.Add(1), testproc.RandomHex(4))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := s.command(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "-U", User, name)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("pgtest: createdb %s: %v\n%s", name, err, out)
+		return "", fmt.Errorf("pgtest: createdb %s: %w\n%s", name, err, out)
 	}
-	return s.URL(name)
+	return s.URL(name), nil
 }
 
 // Pid returns the process ID of the server, or 0 when it is stopped.

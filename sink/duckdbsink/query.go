@@ -234,9 +234,10 @@ type rows struct {
 	cols     []string
 	vals     []any
 	ptrs     []any
-	rollback bool   // Close rolls the statement back
-	profile  bool   // the statement is profiled; Close turns profiling off
-	path     string // the database file, for Scanned
+	rollback bool    // Close rolls the statement back
+	profile  bool    // the statement is profiled; Close turns profiling off
+	path     string  // the database file, for Scanned
+	db       *sql.DB // closed with the rows, for the databases of QueryFiles
 
 	scanned       bool // events and bytes are known
 	events, bytes int64
@@ -282,6 +283,9 @@ func (r *rows) Close() error {
 		err = endQuery(r.conn, r.rollback, r.profile)
 	}
 	r.conn = nil
+	if r.db != nil {
+		r.db.Close()
+	}
 	if err != nil {
 		return queryError(err)
 	}

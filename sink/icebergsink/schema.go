@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/ctimport/ctimport/sink"
 )
 
@@ -155,7 +158,9 @@ func buildRecord(schema *arrow.Schema, rows []row) (arrow.RecordBatch, error) {
 			case c.extra != "":
 				v = extras[c.extra]
 			case c.col == sink.EventTime:
-				v = r.ev.Time
+				if !r.ev.Null.Has(c.col) {
+					v = r.ev.Time
+				}
 			case c.col.Kind() == sink.Bool:
 				if !r.ev.Null.Has(c.col) {
 					v = r.ev.True.Has(c.col)
@@ -344,4 +349,17 @@ func eventJSON(ev *sink.Event, extras map[string]any) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// WriteEmpty writes to w a Parquet file with the table's columns and no
+// rows, which reads as the table would when empty.
+func WriteEmpty(w io.Writer) error {
+	fw, err := pqarrow.NewFileWriter(lakeArrowSchema(), w, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return fmt.Errorf("icebergsink: %w", err)
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("icebergsink: %w", err)
+	}
+	return nil
 }
