@@ -389,7 +389,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: row %s: %w", id, err)
 		}
-		r.Variants = append(r.Variants, NewRow(id, fmt.Sprintf("ctimport, one import as %d shards (--shard I/%d)", n+1, n+1), "MinIO to Iceberg", x1, m))
+		r.Variants = append(r.Variants, NewRow(id, fmt.Sprintf("ctimport, one import in %d shard(s) (--shard I/%d)", n+1, n+1), "MinIO to Iceberg", x1, m))
 		logRow(logf, r.Variants[len(r.Variants)-1])
 	}
 	logf("the server under load: %d clients for %v", cfg.Load.Clients, cfg.Load.Duration)

@@ -121,6 +121,17 @@ func (b Budget) QueryOnly() Budget {
 	return b
 }
 
+// WithoutDuckDB returns b for a process whose events go elsewhere than
+// DuckDB (the Iceberg tables of sink/pgsink, whose writers hold a commit's
+// events in Go's heap): DuckDB's share goes to Go's heap, and its quarters
+// grow with it.
+func (b Budget) WithoutDuckDB() Budget {
+	b.GoHeap += b.DuckDB
+	b.DuckDB = 0
+	b.Stage, b.Prefetch, b.QueryResults = b.GoHeap/4, b.GoHeap/4, b.GoHeap/4
+	return b
+}
+
 // PerImport returns b with Stage and Prefetch divided among n imports that
 // run at once, each of which stages and prefetches on its own.
 func (b Budget) PerImport(n int) Budget {

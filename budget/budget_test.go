@@ -103,6 +103,18 @@ func TestQueryOnly(t *testing.T) {
 	}
 }
 
+func TestWithoutDuckDB(t *testing.T) {
+	b, err := New(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.WithoutDuckDB()
+	want := Budget{Limit: b.Limit, GoHeap: 144 << 20, Stage: 36 << 20, Prefetch: 36 << 20, QueryResults: 36 << 20}
+	if got != want {
+		t.Errorf("WithoutDuckDB() = %v, want %v", got, want)
+	}
+}
+
 func TestPerImport(t *testing.T) {
 	b, err := New(Default)
 	if err != nil {

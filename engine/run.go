@@ -136,6 +136,12 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 	if err != nil {
 		return err
 	}
+	cfg := e.opts.Config
+	if r.opts.Shard.Count > 0 {
+		// Every sync of a shard is a commit to a table that all shards
+		// commit to, one at a time.
+		cfg.SyncInterval = max(cfg.SyncInterval, ShardSyncInterval)
+	}
 	p := pipeline.Run{
 		Import:      imp,
 		NotBefore:   notBefore,
@@ -144,7 +150,7 @@ func (e *Engine) pipeline(r *run, imp sink.Import) error {
 		Shard:       r.opts.Shard,
 		Source:      r.src,
 		Store:       e.store,
-		Config:      e.opts.Config,
+		Config:      cfg,
 		Now:         e.now,
 		Progress:    &r.progress,
 	}

@@ -13,6 +13,14 @@ import (
 	"github.com/ctimport/ctimport/sink"
 )
 
+// ShardSyncInterval is the least time between the syncs of a shard's run.
+// A sync of the Iceberg store is a commit of the table that every shard
+// commits to, each commit after the other: 200 shards syncing every
+// minute make 3.3 commits a second. A shard also commits whenever it has
+// gathered its memory's share of events, and a shard started again reads
+// again at most what it read since its last sync.
+const ShardSyncInterval = time.Minute
+
 // shardNamespace is the namespace of the name-based UUIDs of sharded
 // imports.
 var shardNamespace = uuid.MustParse("9b0d4c1e-5f7a-4e2b-8c3d-6a1f2e4b7c90")

@@ -28,6 +28,7 @@ var globalFlags = []flagSpec{
 	{"db", flagString, "database file (env CTIMPORT_DB; default ./ctimport.duckdb), or postgres://USER@HOST/DB: a state database that imports on several machines share, with events in Iceberg tables"},
 	{"warehouse", flagString, "with --db postgres://...: s3://BUCKET/PREFIX where the event data stores' Iceberg tables go (env CTIMPORT_WAREHOUSE)"},
 	{"warehouse-endpoint-url", flagString, "the S3 endpoint of --warehouse (default: the AWS environment, as AWS_ENDPOINT_URL_S3)"},
+	{"iceberg-catalog", flagList, "with --db postgres://...: the Iceberg catalog of the tables as KEY=VALUE properties of iceberg-go, e.g. type=rest uri=https://... credential=ID:SECRET, or type=glue (env CTIMPORT_ICEBERG_CATALOG, space-separated; default: the SQL catalog in the --db database)"},
 	{"output", flagString, "output format: json, table or text (query also takes csv)"},
 	{"s3-endpoint-url", flagString, "S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO (env AWS_ENDPOINT_URL_S3)"},
 	{"memory-limit", flagString, "memory the command stays near, e.g. 2GiB; DuckDB, staged events, downloads ahead and held query results share it (env CTIMPORT_MEMORY_LIMIT; default 272MiB)"},

@@ -164,9 +164,13 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 // sizes from the memory budget and the S3 endpoint from the flags. When
 // another process holds the database it waits up to lockWait.
 func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Options) (*engine.Engine, func(), error) {
+	if c.sharedDB() {
+		c.mem = c.mem.WithoutDuckDB()
+		debug.SetMemoryLimit(c.mem.GoHeap)
+	}
 	mem := c.mem.PerImport(opts.MaxOngoingImports)
 	store.MemoryLimit, store.StageLimit, store.UpgradeProgress = mem.DuckDB, mem.Stage, c.upgradeProgress()
-	db, err := c.openStore(ctx, store)
+	db, err := c.openStore(ctx, store, mem)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,9 +180,14 @@ func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Op
 	}
 	opts.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	eng := engine.New(db, opts)
-	if c.recovered, err = eng.Recover(ctx); err != nil {
-		db.Close()
-		return nil, nil, err
+	// Other processes run imports on a shared database: its imports left
+	// running are retried by hand (start-import --import-id), or by their
+	// shards' jobs.
+	if !c.sharedDB() {
+		if c.recovered, err = eng.Recover(ctx); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 	}
 	if _, err := eng.PurgeDeleted(ctx); err != nil {
 		db.Close()
@@ -191,11 +200,12 @@ func (c *cli) open(ctx context.Context, store duckdbsink.Options, opts engine.Op
 }
 
 // openStore opens the database of --db for writing: a PostgreSQL state
-// database, or a DuckDB file with the options of store. When another
-// process holds the DuckDB file it waits up to lockWait.
-func (c *cli) openStore(ctx context.Context, store duckdbsink.Options) (sink.Store, error) {
+// database with the shares of mem, or a DuckDB file with the options of
+// store. When another process holds the DuckDB file it waits up to
+// lockWait.
+func (c *cli) openStore(ctx context.Context, store duckdbsink.Options, mem budget.Budget) (sink.Store, error) {
 	if c.sharedDB() {
-		return c.openShared(ctx, store.StageLimit)
+		return c.openShared(ctx, mem)
 	}
 	deadline := time.Now().Add(lockWait)
 	for {
@@ -357,7 +367,7 @@ func cmdQuery(ctx context.Context, c *cli) error {
 		if write {
 			return usagef("--allow-write takes a DuckDB file: the tables of --db %s are Iceberg tables, read-only to queries", c.dbName())
 		}
-		store, err := c.openShared(ctx, mem.Stage)
+		store, err := c.openShared(ctx, mem)
 		if err != nil {
 			return err
 		}

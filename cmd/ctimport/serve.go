@@ -115,8 +115,10 @@ func cmdServe(ctx context.Context, c *cli) error {
 		},
 		MaxOngoingImports: ongoing,
 		OpenSource:        fileSourcesUnder(root, engine.Sources(a.str("s3-endpoint-url"))),
-		// A server's imports outlive a restart.
-		Resume: true,
+		// A server's imports outlive a restart, unless the database is
+		// shared: there the server cannot tell the imports it left
+		// running from those other processes run.
+		Resume: !c.sharedDB(),
 	}
 	// The clients of a server write the queries; they must not reach the
 	// server's files.

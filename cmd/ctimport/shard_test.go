@@ -37,3 +37,38 @@ func TestParseShardFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogProperties(t *testing.T) {
+	tests := []struct {
+		flag    []string
+		env     string
+		want    map[string]string
+		wantErr bool
+	}{
+		{},
+		{flag: []string{"type=rest", "uri=https://catalog.example/api", "credential=id:s=cret"}, want: map[string]string{"type": "rest", "uri": "https://catalog.example/api", "credential": "id:s=cret"}},
+		{env: "type=glue glue.region=eu-west-1", want: map[string]string{"type": "glue", "glue.region": "eu-west-1"}},
+		{flag: []string{"type=sql"}, env: "type=glue", want: map[string]string{"type": "sql"}},
+		{flag: []string{"uri=https://x"}, wantErr: true},
+		{flag: []string{"type"}, wantErr: true},
+		{flag: []string{"=rest"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := catalogProperties(tt.flag, tt.env)
+		if tt.wantErr {
+			if _, ok := err.(*usageError); !ok {
+				t.Errorf("%v %q: %v, %v; want a usage error", tt.flag, tt.env, got, err)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tt.want) {
+			t.Errorf("%v %q = %v, %v; want %v", tt.flag, tt.env, got, err, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%v %q = %v; want %v", tt.flag, tt.env, got, tt.want)
+			}
+		}
+	}
+}

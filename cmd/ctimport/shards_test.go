@@ -66,10 +66,10 @@ func TestShardsIceberg(t *testing.T) {
 	}
 
 	// The victim reads the source and writes the table through a proxy
-	// that paces its reads, so that it commits more than once, and holds
-	// the new table metadata of its second commit.
+	// that paces its reads and holds the new table metadata of its
+	// commit: its data files are written, the table does not list them.
 	px := newCrashProxy(t, srv.Endpoint(), 150*time.Millisecond)
-	px.armPut(".metadata.json", 1)
+	px.armPut(".metadata.json", 0)
 	args := func(i int) []string {
 		return []string{"start-import", "--destinations", sharded.EventDataStoreArn, "--import-source", importSource("s3://" + bucket + "/"), "--shard", fmt.Sprintf("%d/%d", i, shards)}
 	}
@@ -84,9 +84,9 @@ func TestShardsIceberg(t *testing.T) {
 	select {
 	case <-px.held:
 	case <-procs[victim].done:
-		t.Fatalf("shard %d ended before its second commit\n%s", victim, procs[victim].wait())
+		t.Fatalf("shard %d ended before its commit\n%s", victim, procs[victim].wait())
 	case <-time.After(time.Minute):
-		t.Fatalf("shard %d made no second commit within a minute", victim)
+		t.Fatalf("shard %d made no commit within a minute", victim)
 	}
 	procs[victim].cmd.Process.Kill()
 	procs[victim].wait()

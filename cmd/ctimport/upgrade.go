@@ -26,7 +26,7 @@ func (c *cli) upgradeProgress() func(done, total int64) {
 // written by an older ctimport.
 func cmdUpgrade(ctx context.Context, c *cli) error {
 	if c.sharedDB() {
-		store, err := c.openShared(ctx, c.mem.Stage)
+		store, err := c.openShared(ctx, c.mem)
 		if err != nil {
 			return err
 		}

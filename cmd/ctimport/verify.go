@@ -59,7 +59,7 @@ func cmdVerify(ctx context.Context, c *cli) error {
 	}
 	var store sink.Store
 	if c.sharedDB() {
-		s, err := c.openShared(ctx, c.mem.Stage)
+		s, err := c.openShared(ctx, c.mem)
 		if err != nil {
 			return err
 		}

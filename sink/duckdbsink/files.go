@@ -14,15 +14,28 @@ import (
 	"github.com/ctimport/ctimport/sink"
 )
 
-// QueryFiles runs one read-only statement, as Store.Query does, over event
-// data stores whose events are Parquet files with Lake's columns, such as
-// the data files of the Iceberg tables of sink/icebergsink. tables maps
-// each store's ID to its files; a store with no files reads as the file
-// empty, which has the columns and no rows. Every file lies below dir: the
-// statement may read nothing else, and cannot change DuckDB's settings.
-// The statement runs in an in-memory database of its own, with Lake's
-// functions, which closing the Rows releases.
-func QueryFiles(ctx context.Context, dir, empty string, tables map[string][]string, statement string, args ...any) (sink.Rows, error) {
+// Files are event data stores whose events are Parquet files with Lake's
+// columns, such as the data files of the Iceberg tables of
+// sink/icebergsink, for QueryFiles.
+type Files struct {
+	// Tables maps each store's ID to its files.
+	Tables map[string][]string
+	// Empty is a file with the columns and no rows: the events of a store
+	// with no files.
+	Empty string
+	// Dir holds every file: a statement may read nothing else. DuckDB
+	// writes there what does not fit in MemoryLimit.
+	Dir string
+	// MemoryLimit is DuckDB's memory_limit in bytes; 0 keeps DuckDB's
+	// default.
+	MemoryLimit int64
+}
+
+// QueryFiles runs one read-only statement over the stores of f, as
+// Store.Query runs it over a database's, in an in-memory database of its
+// own with Lake's functions, which closing the Rows releases. The statement
+// cannot change DuckDB's settings.
+func QueryFiles(ctx context.Context, f Files, statement string, args ...any) (sink.Rows, error) {
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return nil, fmt.Errorf("duckdbsink: %w", err)
@@ -38,20 +51,24 @@ func QueryFiles(ctx context.Context, dir, empty string, tables map[string][]stri
 		return nil, err
 	}
 	setup := slices.Clone(lakeMacros)
-	ids := slices.Sorted(maps.Keys(tables))
+	if f.MemoryLimit > 0 {
+		setup = append(setup, fmt.Sprintf("SET memory_limit = '%dKiB'", f.MemoryLimit>>10))
+	}
+	setup = append(setup, "SET temp_directory = "+quoteString(f.Dir))
+	ids := slices.Sorted(maps.Keys(f.Tables))
 	for _, id := range ids {
-		files := tables[id]
+		files := f.Tables[id]
 		if len(files) == 0 {
-			files = []string{empty}
+			files = []string{f.Empty}
 		}
 		quoted := make([]string, len(files))
-		for i, f := range files {
-			quoted[i] = quoteString(f)
+		for i, name := range files {
+			quoted[i] = quoteString(name)
 		}
 		setup = append(setup, "CREATE VIEW "+quoteIdent(id)+" AS SELECT * FROM read_parquet(["+strings.Join(quoted, ", ")+"], union_by_name = true)")
 	}
 	setup = append(setup,
-		"SET allowed_directories = ["+quoteString(dir)+"]",
+		"SET allowed_directories = ["+quoteString(f.Dir)+"]",
 		"SET enable_external_access = false",
 		"SET lock_configuration = true")
 	for _, stmt := range setup {

@@ -455,6 +455,34 @@ func TestRestartSkipsCoveredFiles(t *testing.T) {
 	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), eventIDs(files))
 }
 
+// TestKeepSnapshots checks that commits expire the snapshots beyond
+// KeepSnapshots, and with them the sources their summaries name, and keep
+// every event.
+func TestKeepSnapshots(t *testing.T) {
+	e := newEnv(t)
+	cat := e.catalog(t)
+	e.createTable(t, cat)
+	files := corpus(t)[:12]
+	w := icebergsink.NewWriter(cat, ident, icebergsink.Options{KeepSnapshots: 2})
+	defer w.Close()
+	write(t, w, files, 3)
+	tbl, err := cat.LoadTable(context.Background(), ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tbl.Metadata().Snapshots()); n != 2 {
+		t.Errorf("%d snapshots, want 2", n)
+	}
+	covered, err := icebergsink.Covered(context.Background(), cat, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(covered) != 6 {
+		t.Errorf("%d objects covered, want the 6 of the last 2 commits", len(covered))
+	}
+	sameCounts(t, "iceberg scan", e.scanIDs(t, cat), eventIDs(files))
+}
+
 func TestCoveredWithoutTable(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -174,7 +174,7 @@ func buildRecord(schema *arrow.Schema, rows []row) (arrow.RecordBatch, error) {
 					v = r.ev.Values[c.col]
 				}
 			}
-			if err := appendValue(b.Field(i), v); err != nil {
+			if err := appendValue(b.Field(i), schema.Field(i).Type, v); err != nil {
 				return nil, fmt.Errorf("icebergsink: event %s: %s: %w", r.ev.ID(), c.name, err)
 			}
 		}
@@ -210,11 +210,12 @@ func decodeJSON(ev *sink.Event, c sink.Column) (any, error) {
 	return v, nil
 }
 
-// appendValue appends v, a decoded JSON value (or a time or a bool), to b
+// appendValue appends v, a decoded JSON value (or a time or a bool), to b,
+// a builder of typ,
 // as Lake types it: an object fills a struct by member names and a map
 // with every member; a string column holds a string as it is and any
 // other value as its JSON text; a value that does not fit is NULL.
-func appendValue(b array.Builder, v any) error {
+func appendValue(b array.Builder, typ arrow.DataType, v any) error {
 	if v == nil {
 		b.AppendNull()
 		return nil
@@ -256,9 +257,9 @@ func appendValue(b array.Builder, v any) error {
 			return nil
 		}
 		b.Append(true)
-		st := b.Type().(*arrow.StructType)
-		for i, f := range st.Fields() {
-			if err := appendValue(b.FieldBuilder(i), m[f.Name]); err != nil {
+		// typ, not b.Type(), which makes a new type at each call.
+		for i, f := range typ.(*arrow.StructType).Fields() {
+			if err := appendValue(b.FieldBuilder(i), f.Type, m[f.Name]); err != nil {
 				return err
 			}
 		}
@@ -276,7 +277,7 @@ func appendValue(b array.Builder, v any) error {
 		slices.Sort(keys)
 		for _, k := range keys {
 			b.KeyBuilder().(*array.StringBuilder).Append(k)
-			if err := appendValue(b.ItemBuilder(), m[k]); err != nil {
+			if err := appendValue(b.ItemBuilder(), typ.(*arrow.MapType).ItemType(), m[k]); err != nil {
 				return err
 			}
 		}
@@ -288,7 +289,7 @@ func appendValue(b array.Builder, v any) error {
 		}
 		b.Append(true)
 		for _, e := range elems {
-			if err := appendValue(b.ValueBuilder(), e); err != nil {
+			if err := appendValue(b.ValueBuilder(), typ.(*arrow.ListType).Elem(), e); err != nil {
 				return err
 			}
 		}

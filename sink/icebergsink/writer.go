@@ -34,6 +34,14 @@ type Options struct {
 	// MaxAttempts is how many times a commit is tried when it conflicts
 	// with other writers' or fails; 0 means DefaultMaxAttempts.
 	MaxAttempts int
+	// KeepSnapshots, when positive, is how many snapshots each commit
+	// leaves in the table's metadata: it expires the older ones, and with
+	// them the sources their summaries name, so that the metadata, which
+	// every commit rewrites, stays small however many objects the table
+	// holds. An object committed before the snapshots kept is no longer
+	// known to be held, and is stored again if written again. 0 keeps
+	// every snapshot.
+	KeepSnapshots int
 }
 
 // Writer appends the events of source objects to an Iceberg table. It is a
@@ -255,6 +263,14 @@ func (w *Writer) commit(ctx context.Context, tbl *table.Table, files []iceberg.D
 	props := iceberg.Properties{SummaryCommit: commitID, SummarySources: string(list)}
 	if err := txn.AddDataFiles(ctx, files, props); err != nil {
 		return err
+	}
+	if w.opts.KeepSnapshots > 0 {
+		// The files of expired snapshots are left in place: another
+		// writer's commit under way may still read them.
+		err := txn.ExpireSnapshots(table.WithRetainLast(w.opts.KeepSnapshots), table.WithOlderThan(0), table.WithPostCommit(false))
+		if err != nil {
+			return err
+		}
 	}
 	_, err = txn.Commit(ctx)
 	return err

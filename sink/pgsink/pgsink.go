@@ -22,6 +22,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -30,6 +31,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
+	_ "github.com/apache/iceberg-go/catalog/glue" // the catalog type "glue"
+	_ "github.com/apache/iceberg-go/catalog/rest" // the catalog type "rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	iceio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // the s3:// FileIO
@@ -46,6 +49,9 @@ const (
 	CatalogName = "ctimport"
 	Namespace   = "ctimport"
 )
+
+// maxConns is the most connections a Store opens to the database.
+const maxConns = 4
 
 // schemaVersion is the version of the state tables this package writes.
 const schemaVersion = 1
@@ -68,8 +74,17 @@ type Options struct {
 	// CacheDir holds local copies of data files for Query; "" means a
 	// temporary directory that Close removes.
 	CacheDir string
+	// QueryMemory bounds the memory of a query's DuckDB, in bytes; beyond
+	// it DuckDB writes to CacheDir. 0 keeps DuckDB's default.
+	QueryMemory int64
 	// Writer tunes the Iceberg writers.
 	Writer icebergsink.Options
+	// Catalog, when set, are the properties of the Iceberg catalog of the
+	// tables, as iceberg-go's catalog.Load takes them: "type" is "rest"
+	// (with "uri", and "credential" or "token"), "glue" or "sql". The S3
+	// options are added to them. Unset, the catalog is the SQL catalog in
+	// the state database.
+	Catalog iceberg.Properties
 }
 
 // S3Options are the S3 endpoint and credentials of the tables' files.
@@ -110,9 +125,10 @@ type Store struct {
 	warehouse string
 	writer    icebergsink.Options
 
-	cacheDir string
-	ownCache bool
-	queryMu  sync.Mutex // serializes the downloads of Query
+	cacheDir    string
+	ownCache    bool
+	queryMemory int64
+	queryMu     sync.Mutex // serializes the downloads of Query
 
 	mu      sync.Mutex
 	closed  bool
@@ -138,8 +154,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: %w", err)
 	}
-	s := &Store{db: db, warehouse: wh, writer: opts.Writer, cacheDir: opts.CacheDir, writers: map[string]bool{}}
-	if err := s.init(ctx, opts.S3.fromEnv().properties()); err != nil {
+	// Hundreds of shards share the server's connections.
+	db.SetMaxOpenConns(maxConns)
+	s := &Store{db: db, warehouse: wh, writer: opts.Writer, cacheDir: opts.CacheDir, queryMemory: opts.QueryMemory, writers: map[string]bool{}}
+	if err := s.init(ctx, opts.S3.fromEnv().properties(), opts.Catalog); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -153,8 +171,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// init creates the state tables and the catalog under the advisory lock.
-func (s *Store) init(ctx context.Context, props iceberg.Properties) error {
+// init creates the state tables, and opens the catalog under the advisory
+// lock: the SQL catalog creates its tables when missing.
+func (s *Store) init(ctx context.Context, props, catalogProps iceberg.Properties) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("pgsink: connect: %w", err)
@@ -180,7 +199,14 @@ func (s *Store) init(ctx context.Context, props iceberg.Properties) error {
 	case version > schemaVersion:
 		return fmt.Errorf("pgsink: the database was written by a newer ctimport (schema %d; this one knows %d)", version, schemaVersion)
 	}
-	if s.cat, err = sqlcat.NewCatalog(CatalogName, s.db, sqlcat.Postgres, props); err != nil {
+	if len(catalogProps) > 0 {
+		all := maps.Clone(props)
+		maps.Copy(all, catalogProps)
+		s.cat, err = catalog.Load(ctx, CatalogName, all)
+	} else {
+		s.cat, err = sqlcat.NewCatalog(CatalogName, s.db, sqlcat.Postgres, props)
+	}
+	if err != nil {
 		return fmt.Errorf("pgsink: open the Iceberg catalog: %w", err)
 	}
 	return nil

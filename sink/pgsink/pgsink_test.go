@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go"
+
 	"github.com/ctimport/ctimport/internal/miniotest"
 	"github.com/ctimport/ctimport/internal/pgtest"
 	"github.com/ctimport/ctimport/sink"
@@ -166,5 +168,41 @@ func TestBadOptions(t *testing.T) {
 		if _, err := pgsink.Open(t.Context(), opts); err == nil {
 			t.Errorf("Open(%+v) succeeded", opts)
 		}
+	}
+}
+
+// TestCatalogProperties opens the tables' catalog by its properties, as a
+// REST or Glue catalog is opened: here the SQL catalog of the state
+// database, named so.
+func TestCatalogProperties(t *testing.T) {
+	ctx := t.Context()
+	opts := options(t)
+	opts.Catalog = iceberg.Properties{"type": "sql", "sql.driver": "pgx", "sql.dialect": "postgres", "uri": opts.URL}
+	s := open(t, opts)
+	defer s.Close()
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: "store-1", Name: "s", ARN: "arn:store-1", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(ctx, "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Append(ctx, "k", []sink.Event{sinktest.Event("e1", at)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "k", Status: sink.FileImported, Events: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := s.MissingEvents(ctx, "store-1", []sink.Identity{{ID: "e1", Time: at}, {ID: "e2", Time: at}})
+	if err != nil || len(missing) != 1 || missing[0].ID != "e2" {
+		t.Errorf("MissingEvents = %v, %v; want e2 alone", missing, err)
+	}
+	if _, err := pgsink.Open(ctx, pgsink.Options{URL: opts.URL, Warehouse: opts.Warehouse, Catalog: iceberg.Properties{"type": "no-such-catalog"}}); err == nil {
+		t.Error("Open with a catalog type iceberg-go does not know succeeded")
 	}
 }

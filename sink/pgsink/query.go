@@ -45,7 +45,8 @@ func (s *Store) Query(ctx context.Context, statement string, args ...any) (sink.
 			return nil, err
 		}
 	}
-	return duckdbsink.QueryFiles(ctx, s.cacheDir, empty, tables, statement, args...)
+	f := duckdbsink.Files{Tables: tables, Empty: empty, Dir: s.cacheDir, MemoryLimit: s.queryMemory}
+	return duckdbsink.QueryFiles(ctx, f, statement, args...)
 }
 
 // emptyFile returns the path of a Parquet file of the tables' columns and

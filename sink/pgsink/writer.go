@@ -52,6 +52,23 @@ func (s *Store) NewWriter(ctx context.Context, storeID string) (sink.Writer, err
 	}, nil
 }
 
+// keepSnapshots is how many snapshots a table keeps: each snapshot's
+// summary names the objects of its commit, and every commit rewrites the
+// metadata that lists the snapshots.
+const keepSnapshots = 100
+
+// writerOptions returns the options of the Iceberg writers: those of the
+// Store's Options, keeping keepSnapshots snapshots unless they say
+// otherwise. An object committed before them and read again is not
+// appended again all the same: its events are in the table.
+func (s *Store) writerOptions() icebergsink.Options {
+	o := s.writer
+	if o.KeepSnapshots == 0 {
+		o.KeepSnapshots = keepSnapshots
+	}
+	return o
+}
+
 // writer is a sink.Writer over an Iceberg writer and the state tables.
 type writer struct {
 	s       *Store
