@@ -179,10 +179,10 @@ func (s *Store) MissingEvents(ctx context.Context, storeID string, ids []sink.Id
 	days := map[int64]map[sink.Identity]struct{}{}
 	var missing []sink.Identity
 	for _, id := range ids {
-		day := id.Time.Unix() / 86400
+		start := id.Time.UTC().Truncate(24 * time.Hour)
+		day := start.Unix()
 		held, ok := days[day]
 		if !ok {
-			start := time.Unix(day*86400, 0).UTC()
 			if held, err = s.identities(ctx, ident(eds.ID), start, start.Add(24*time.Hour)); err != nil {
 				return nil, fmt.Errorf("pgsink: missing events: %w", err)
 			}

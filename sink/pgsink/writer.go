@@ -46,7 +46,7 @@ func (s *Store) NewWriter(ctx context.Context, storeID string) (sink.Writer, err
 		storeID: eds.ID,
 		s:       s,
 		id:      ident(eds.ID),
-		iw:      icebergsink.NewWriter(s.cat, ident(eds.ID), s.writer),
+		iw:      icebergsink.NewWriter(s.cat, ident(eds.ID), s.writerOptions()),
 		staged:  map[string][]sink.Event{},
 		days:    map[int64]map[sink.Identity]struct{}{},
 	}, nil
@@ -139,6 +139,7 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 		byKey[f.Key] = f
 	}
 	var imported []sink.File
+	done := map[string]bool{}
 	keys := w.keys[:0]
 	for _, key := range w.keys {
 		f, ok := byKey[key]
@@ -172,13 +173,15 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 			return res, w.fail(err)
 		}
 		imported = append(imported, f)
+		done[key] = true
 	}
 	w.keys = keys
 	// Imported files with nothing staged carry no events, but their
 	// objects are recorded all the same.
 	for _, f := range c.Files {
-		if f.Status == sink.FileImported && !slices.ContainsFunc(imported, func(g sink.File) bool { return g.Key == f.Key }) {
+		if f.Status == sink.FileImported && !done[f.Key] {
 			imported = append(imported, f)
+			done[f.Key] = true
 		}
 	}
 	if _, err := w.iw.Commit(ctx, sink.Commit{Files: imported}); err != nil {
@@ -191,11 +194,11 @@ func (w *writer) Commit(ctx context.Context, c sink.Commit) (sink.CommitResult, 
 // held returns the identities held on the day of id, loading that day's
 // from the table on first use.
 func (w *writer) held(ctx context.Context, id sink.Identity) (map[sink.Identity]struct{}, error) {
-	day := id.Time.Unix() / 86400
+	start := id.Time.UTC().Truncate(24 * time.Hour)
+	day := start.Unix()
 	if ids, ok := w.days[day]; ok {
 		return ids, nil
 	}
-	start := time.Unix(day*86400, 0).UTC()
 	ids, err := w.s.identities(ctx, w.id, start, start.Add(24*time.Hour))
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: read the events of %s: %w", start.Format(time.DateOnly), err)
