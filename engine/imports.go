@@ -255,10 +255,23 @@ func (e *Engine) retryImport(ctx context.Context, in api.StartImportInput) (sink
 	if err != nil {
 		return sink.Import{}, nil, err
 	}
+	if err := e.clearStop(ctx, imp.ID); err != nil {
+		return sink.Import{}, nil, err
+	}
 	imp.Status = string(api.StatusInitializing)
 	imp.Message = ""
 	imp.Updated = e.now()
 	return imp, src, nil
+}
+
+// clearStop withdraws a stop asked of import id through a shared store.
+func (e *Engine) clearStop(ctx context.Context, id string) error {
+	if st, ok := e.store.(sink.Stopper); ok {
+		if err := st.ClearStop(ctx, id); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+	}
+	return nil
 }
 
 // openSource opens an import's source and translates its errors into API exceptions.
@@ -309,16 +322,30 @@ func (e *Engine) Message(ctx context.Context, id string) (string, error) {
 
 // StopImport stops a running import; its status becomes STOPPED once the
 // files being committed are committed. An import no process runs any more
-// is marked STOPPED at once; an ended import is returned as it is.
+// is marked STOPPED at once; an ended import is returned as it is. On a
+// store that processes share (a sink.Stopper), the processes running the
+// import elsewhere, its shards among them, are asked to stop it too: each
+// stops within StopPollInterval, and the import is returned as it stands.
 func (e *Engine) StopImport(ctx context.Context, in api.StopImportInput) (api.Import, error) {
 	imp, err := e.loadImport(ctx, in.ImportId)
 	if err != nil {
 		return api.Import{}, err
 	}
+	runs, err := e.shardRuns(ctx, imp.ID)
+	if err != nil {
+		return api.Import{}, err
+	}
+	stopper, shared := e.store.(sink.Stopper)
+	if shared && !api.ImportStatus(imp.Status).Done() {
+		if err := stopper.RequestStop(ctx, imp.ID); err != nil {
+			return api.Import{}, fmt.Errorf("engine: stop import: %w", err)
+		}
+	}
 	e.mu.Lock()
 	r := e.runs[imp.ID]
 	e.mu.Unlock()
-	if r != nil && !r.ended() {
+	switch {
+	case r != nil && !r.ended():
 		r.stop()
 		select {
 		case <-r.done:
@@ -326,21 +353,15 @@ func (e *Engine) StopImport(ctx context.Context, in api.StopImportInput) (api.Im
 			return api.Import{}, ctx.Err()
 		}
 		return e.GetImport(ctx, api.GetImportInput{ImportId: imp.ID})
-	}
-	if runs, err := e.shardRuns(ctx, imp.ID); err != nil {
-		return api.Import{}, err
-	} else if len(runs) > 0 {
-		if !api.ImportStatus(imp.Status).Done() {
-			return api.Import{}, api.ErrInvalidParameter.New("import %s runs as %d shards in other processes; stop their job (a Kubernetes Job or an AWS Batch array job)", imp.ID, runs[0].Count)
-		}
+	case shared, api.ImportStatus(imp.Status).Done():
 		return e.importOut(ctx, imp, true)
+	case len(runs) > 0:
+		return api.Import{}, api.ErrInvalidParameter.New("import %s runs as %d shards in other processes; stop their job (a Kubernetes Job or an AWS Batch array job)", imp.ID, runs[0].Count)
 	}
-	if !api.ImportStatus(imp.Status).Done() {
-		imp.Status = string(api.StatusStopped)
-		imp.Updated = e.now()
-		if err := e.store.PutImport(ctx, imp); err != nil {
-			return api.Import{}, fmt.Errorf("engine: stop import: %w", err)
-		}
+	imp.Status = string(api.StatusStopped)
+	imp.Updated = e.now()
+	if err := e.store.PutImport(ctx, imp); err != nil {
+		return api.Import{}, fmt.Errorf("engine: stop import: %w", err)
 	}
 	return e.importOut(ctx, imp, true)
 }

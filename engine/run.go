@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ctimport/ctimport/api"
@@ -67,7 +68,7 @@ func (e *Engine) execute(r *run) {
 		err = e.recordShard(bg, r, api.StatusInProgress, "")
 	}
 	if err == nil {
-		err = e.pipeline(r, imp)
+		err = e.pipelineWatched(r, imp)
 	}
 
 	if cur, gerr := e.store.Import(bg, imp.ID); gerr == nil {
@@ -111,6 +112,21 @@ func (e *Engine) execute(r *run) {
 		}
 		r.unrecorded = fmt.Errorf("engine: recording that import %s ended %s: %w", imp.ID, why, perr)
 	}
+}
+
+// pipelineWatched runs the pipeline of r, stopping it when a stop of its
+// import is asked through a store that processes share.
+func (e *Engine) pipelineWatched(r *run, imp sink.Import) error {
+	st, ok := e.store.(sink.Stopper)
+	if !ok {
+		return e.pipeline(r, imp)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { e.watchStop(r, st, done) })
+	defer wg.Wait()
+	defer close(done)
+	return e.pipeline(r, imp)
 }
 
 // pipeline loads the files of r's import, IN_PROGRESS as imp.

@@ -13,6 +13,30 @@ import (
 	"github.com/ctimport/ctimport/sink"
 )
 
+// StopPollInterval is how often a run on a store that processes share
+// (a sink.Stopper) looks whether a stop of its import was asked.
+const StopPollInterval = 2 * time.Second
+
+// watchStop stops run r when a stop of its import is asked through st,
+// until r's context ends or done is closed.
+func (e *Engine) watchStop(r *run, st sink.Stopper, done <-chan struct{}) {
+	tick := time.NewTicker(StopPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if asked, err := st.StopRequested(r.ctx, r.imp.ID); err == nil && asked {
+				r.stop()
+				return
+			}
+		case <-r.ctx.Done():
+			return
+		case <-done:
+			return
+		}
+	}
+}
+
 // ShardSyncInterval is the least time between the syncs of a shard's run.
 // A sync of the Iceberg store is a commit of the table that every shard
 // commits to, each commit after the other: 200 shards syncing every
@@ -156,6 +180,17 @@ func (e *Engine) joinShard(ctx context.Context, imp sink.Import, count int) (sin
 		return sink.Import{}, fmt.Errorf("engine: get import: %w", err)
 	case e.isRunning(imp.ID):
 		return sink.Import{}, api.ErrAccountHasOngoingImport.New("a shard of import %s is running in this process", imp.ID)
+	}
+	// A stop asked of the import holds while one of its shards runs: a
+	// shard started again then stops too. Once every shard ended, the
+	// shards are a new run of the import.
+	if cur, err = e.withShards(ctx, cur); err != nil {
+		return sink.Import{}, err
+	}
+	if api.ImportStatus(cur.Status).Done() {
+		if err := e.clearStop(ctx, cur.ID); err != nil {
+			return sink.Import{}, err
+		}
 	}
 	cur.Status = string(api.StatusInitializing)
 	cur.Message = ""

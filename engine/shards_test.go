@@ -1,10 +1,12 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/ctimport/ctimport/engine"
 	"github.com/ctimport/ctimport/pipeline"
 	"github.com/ctimport/ctimport/sink"
+	"github.com/ctimport/ctimport/sink/memsink"
 )
 
 // putAccounts puts a log file a day for two days for each of accounts
@@ -175,4 +178,75 @@ func TestShardRefused(t *testing.T) {
 	if _, err := e.eng.StartImport(e.ctx, api.StartImportInput{ImportId: imp.ImportId}); !isExc(err, api.ErrInvalidParameter) {
 		t.Errorf("a retry by ID of an import of shards: %v; want an InvalidParameterException", err)
 	}
+}
+
+// stopStore is a memsink store that keeps stop requests, as a store that
+// processes share does.
+type stopStore struct {
+	*memsink.Store
+	mu    sync.Mutex
+	stops map[string]bool
+}
+
+func (s *stopStore) RequestStop(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stops[id] = true
+	return nil
+}
+
+func (s *stopStore) StopRequested(ctx context.Context, id string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stops[id], nil
+}
+
+func (s *stopStore) ClearStop(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.stops, id)
+	return nil
+}
+
+// TestStopShardElsewhere stops, from one Engine, the shard another Engine
+// runs, as stop-import from another machine does, then runs the shard
+// again to its end.
+func TestStopShardElsewhere(t *testing.T) {
+	e := newEnv(t, engine.Options{Config: pipeline.Config{Concurrency: 1, Downloads: 1, PrefetchBytes: 1}})
+	keys := putAccounts(e, 1)
+	st := &stopStore{Store: e.store, stops: map[string]bool{}}
+	runner := engine.New(st, e.opts)
+	defer runner.Close()
+	hook, reached := gate(keys[1])
+	e.spy.setWrap(hook)
+	shard := engine.StartOptions{Shard: pipeline.Shard{Index: 0, Count: 1}}
+	imp, err := runner.StartImportWith(e.ctx, newImport(e.eds.EventDataStoreArn, srcURI), shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, reached, "the gated read")
+
+	other := engine.New(st, e.opts)
+	defer other.Close()
+	if got, err := other.StopImport(e.ctx, api.StopImportInput{ImportId: imp.ImportId}); err != nil || got.ImportStatus != api.StatusInProgress {
+		t.Fatalf("StopImport from another Engine = %v, %v; want the import IN_PROGRESS while its shard stops", got.ImportStatus, err)
+	}
+	got, _, err := runner.Wait(e.ctx, imp.ImportId)
+	if err != nil || got.ImportStatus != api.StatusStopped {
+		t.Fatalf("the shard's run ended %v, %v; want STOPPED", got.ImportStatus, err)
+	}
+	if status, _, err := runner.ShardStatus(e.ctx, imp.ImportId, 0); err != nil || status != api.StatusStopped {
+		t.Errorf("the shard is %v, %v; want STOPPED", status, err)
+	}
+
+	// Started again once every shard ended, the shard runs to its end.
+	e.spy.setWrap(nil)
+	again, err := runner.StartImportWith(e.ctx, newImport(e.eds.EventDataStoreArn, srcURI), shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := runner.Wait(e.ctx, again.ImportId); err != nil || got.ImportStatus != api.StatusCompleted {
+		t.Fatalf("the shard started again ended %v, %v; want COMPLETED", got.ImportStatus, err)
+	}
+	e.checkStored(e.eds, e.wantIDs())
 }

@@ -13,9 +13,11 @@ import (
 // each over its own part of the source. The zero Shard is the whole import.
 //
 // The source is split by account and region: every day prefix of one
-// account and region (of one organization) goes to the same shard, so
-// that the events CloudTrail may deliver twice, which stay within their
-// account and region, are deduplicated by one process. Each account and
+// account and region goes to the same shard, so that the events CloudTrail
+// may deliver twice, which stay within their account and region, are
+// deduplicated by one process; so do the prefixes of an account under an
+// organization trail and under a trail of the account's own, which hold
+// the same events. Each account and
 // region goes to the shard that ranks highest for it by rendezvous
 // hashing: every process computes the split alone from the prefix's name,
 // with nothing to agree on, and the split does not depend on which other
@@ -71,13 +73,13 @@ func (s Shard) Owns(d s3scan.DayPrefix) bool {
 	if s.Count <= 1 {
 		return true
 	}
-	return s.owner(d.Org, d.Account, d.Region) == s.Index
+	return s.owner(d.Account, d.Region) == s.Index
 }
 
 // owner returns the shard that ranks highest for an account and region.
-func (s Shard) owner(org, account, region string) int {
+func (s Shard) owner(account, region string) int {
 	h := fnv.New64a()
-	for _, part := range []string{org, account, region} {
+	for _, part := range []string{account, region} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

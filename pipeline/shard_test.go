@@ -62,7 +62,7 @@ func TestShardSplit(t *testing.T) {
 		perShard := make([]int, n)
 		owner := map[string]int{}
 		for _, d := range days {
-			i := (Shard{Count: n}).owner(d.Org, d.Account, d.Region)
+			i := (Shard{Count: n}).owner(d.Account, d.Region)
 			perShard[i]++
 			unit := d.Account + "/" + d.Region
 			if o, ok := owner[unit]; ok && o != i {
@@ -91,6 +91,15 @@ func TestShardSplit(t *testing.T) {
 	if !(Shard{}).Owns(days[0]) {
 		t.Error("the zero Shard does not own every prefix")
 	}
+	// An account's prefixes of an organization trail and of its own
+	// trail hold the same events: one shard reads both.
+	own := days[0]
+	own.Org = ""
+	for i := range 7 {
+		if (Shard{i, 7}).Owns(days[0]) != (Shard{i, 7}).Owns(own) {
+			t.Errorf("shard %d of 7 reads one of the organization's and the account's prefixes of %s/%s", i, own.Account, own.Region)
+		}
+	}
 }
 
 // TestShardStable checks that adding a shard moves only the accounts and
@@ -99,7 +108,7 @@ func TestShardStable(t *testing.T) {
 	days := units(100, 17)
 	moved := 0
 	for _, d := range days {
-		before, after := (Shard{Count: 4}).owner(d.Org, d.Account, d.Region), (Shard{Count: 5}).owner(d.Org, d.Account, d.Region)
+		before, after := (Shard{Count: 4}).owner(d.Account, d.Region), (Shard{Count: 5}).owner(d.Account, d.Region)
 		if before != after {
 			if after != 4 {
 				t.Fatalf("%s moved from shard %d to shard %d, not to the new shard", d.Key, before, after)

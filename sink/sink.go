@@ -279,6 +279,19 @@ type ShardStore interface {
 	ShardRuns(ctx context.Context, importID string) ([]ShardRun, error)
 }
 
+// Stopper is implemented by stores that processes on several machines
+// share: through it a process asks the processes running an import, on
+// any machine, to stop it.
+type Stopper interface {
+	// RequestStop asks the processes running import importID to stop it;
+	// the request stands until ClearStop.
+	RequestStop(ctx context.Context, importID string) error
+	// StopRequested reports whether a stop of import importID stands.
+	StopRequested(ctx context.Context, importID string) (bool, error)
+	// ClearStop withdraws the stop asked of import importID, if any.
+	ClearStop(ctx context.Context, importID string) error
+}
+
 // QueryChecker is implemented by stores that can check a statement without
 // running it.
 type QueryChecker interface {

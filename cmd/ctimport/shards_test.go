@@ -133,3 +133,51 @@ func TestShardsIceberg(t *testing.T) {
 		checkIDs(t, how, ids, want)
 	}
 }
+
+// TestShardsStop stops an import of two shard processes with stop-import
+// from a third, then runs the shards again to the import's end.
+func TestShardsStop(t *testing.T) {
+	t.Parallel()
+	l := newLayout(t)
+	for _, set := range corpusSets(t) {
+		l.corpus(set, "")
+	}
+	srv, bucket := l.newBucket()
+	db := pgtest.Shared(t).NewDatabase(t)
+	env := append(s3Env(srv), "CTIMPORT_WAREHOUSE=s3://"+srv.NewBucket(t)+"/tables")
+	h := newHarness(t, env...)
+	h.db = db
+	store := h.createStore("stopped")
+	args := func(i int) []string {
+		return []string{"start-import", "--destinations", store.EventDataStoreArn, "--import-source", importSource("s3://" + bucket + "/"), "--shard", fmt.Sprintf("%d/2", i)}
+	}
+	// The shards read through a proxy slow enough to be stopped midway.
+	px := newCrashProxy(t, srv.Endpoint(), 200*time.Millisecond)
+	slow := h.with("AWS_ENDPOINT_URL_S3=" + px.endpoint())
+	procs := []*process{slow.start(args(0)...), slow.start(args(1)...)}
+	var id string
+	poll(t, "the shards' import", func() bool {
+		if imps := h.listImports(); len(imps) == 1 && px.gets.Load() > 4 {
+			id = imps[0].ImportId
+			return true
+		}
+		return false
+	})
+	if got := decode[api.Import](t, h.expect(exitOK, "stop-import", "--import-id", id)); got.ImportStatus != api.StatusInProgress {
+		t.Errorf("stop-import answered %s; want IN_PROGRESS while the shards stop", got.ImportStatus)
+	}
+	for _, p := range procs {
+		h.want(exitStopped, p.wait())
+	}
+	if got := h.getImport(id); got.ImportStatus != api.StatusStopped {
+		t.Fatalf("after the shards stopped the import is %s, want STOPPED", got.ImportStatus)
+	}
+	// The job runs again: the shards complete the import.
+	for i := range 2 {
+		h.expect(exitOK, args(i)...)
+	}
+	if got := h.getImport(id); got.ImportStatus != api.StatusCompleted || got.ImportStatistics.EventsCompleted != int64(l.count()) {
+		t.Errorf("the import is %s with %+v; want COMPLETED with %d events", got.ImportStatus, *got.ImportStatistics, l.count())
+	}
+	h.checkStored(storeID(store.EventDataStoreArn), l.ids(nil))
+}

@@ -135,7 +135,10 @@ type Store struct {
 	writers map[string]bool // the stores with an open Writer of this Store
 }
 
-var _ sink.ShardStore = (*Store)(nil)
+var (
+	_ sink.ShardStore = (*Store)(nil)
+	_ sink.Stopper    = (*Store)(nil)
+)
 
 // ErrBadOptions means Options lack something Open needs.
 var ErrBadOptions = errors.New("pgsink: bad options")
@@ -266,6 +269,9 @@ var schema = []string{
 		message text NOT NULL,
 		updated timestamptz,
 		PRIMARY KEY (import_id, index))`,
+	`CREATE TABLE IF NOT EXISTS ctimport_stop_requests (
+		import_id text PRIMARY KEY,
+		requested timestamptz NOT NULL)`,
 }
 
 // storeIDRE matches the IDs that name tables: what the engine makes

@@ -432,3 +432,39 @@ func (s *Store) ShardRuns(ctx context.Context, importID string) ([]sink.ShardRun
 	}
 	return out, nil
 }
+
+// RequestStop asks the processes running import importID to stop it.
+func (s *Store) RequestStop(ctx context.Context, importID string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ctimport_stop_requests (import_id, requested) VALUES ($1, now())
+		ON CONFLICT (import_id) DO NOTHING`, importID)
+	if err != nil {
+		return fmt.Errorf("pgsink: request a stop of import %s: %w", importID, err)
+	}
+	return nil
+}
+
+// StopRequested reports whether a stop of import importID stands.
+func (s *Store) StopRequested(ctx context.Context, importID string) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM ctimport_stop_requests WHERE import_id = $1`, importID).Scan(&n); err != nil {
+		return false, fmt.Errorf("pgsink: stop of import %s: %w", importID, err)
+	}
+	return n > 0, nil
+}
+
+// ClearStop withdraws the stop asked of import importID.
+func (s *Store) ClearStop(ctx context.Context, importID string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ctimport_stop_requests WHERE import_id = $1`, importID); err != nil {
+		return fmt.Errorf("pgsink: clear the stop of import %s: %w", importID, err)
+	}
+	return nil
+}

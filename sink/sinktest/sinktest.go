@@ -30,8 +30,8 @@ import (
 )
 
 // Run runs the suite. open must return a new, empty Store for each call;
-// the suite closes it. The cases of sink.ShardStore run when the Store is
-// one.
+// the suite closes it. The cases of sink.ShardStore and sink.Stopper run
+// when the Store is one.
 func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 	tests := []struct {
 		name string
@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) sink.Store) {
 		{"EventCounts", testEventCounts},
 		{"MissingEvents", testMissingEvents},
 		{"ShardRuns", testShardRuns},
+		{"Stopper", testStopper},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1157,5 +1158,34 @@ func testShardRuns(t *testing.T, s sink.Store) {
 		if err := ss.PutShardRun(ctx, bad); err == nil {
 			t.Errorf("PutShardRun(%+v) succeeded; want an error", bad)
 		}
+	}
+}
+
+func testStopper(t *testing.T, s sink.Store) {
+	st, ok := s.(sink.Stopper)
+	if !ok {
+		t.Skip("not a sink.Stopper")
+	}
+	ctx := context.Background()
+	want := func(id string, requested bool) {
+		t.Helper()
+		if got, err := st.StopRequested(ctx, id); err != nil || got != requested {
+			t.Errorf("StopRequested(%s) = %v, %v; want %v", id, got, err, requested)
+		}
+	}
+	want("imp", false)
+	for range 2 {
+		if err := st.RequestStop(ctx, "imp"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want("imp", true)
+	want("other", false)
+	if err := st.ClearStop(ctx, "imp"); err != nil {
+		t.Fatal(err)
+	}
+	want("imp", false)
+	if err := st.ClearStop(ctx, "never"); err != nil {
+		t.Errorf("ClearStop of an import never stopped: %v", err)
 	}
 }
