@@ -3,10 +3,12 @@ package pgsink_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/minio/minio-go/v7"
 
 	"github.com/ctimport/ctimport/internal/miniotest"
 	"github.com/ctimport/ctimport/internal/pgtest"
@@ -204,5 +206,49 @@ func TestCatalogProperties(t *testing.T) {
 	}
 	if _, err := pgsink.Open(ctx, pgsink.Options{URL: opts.URL, Warehouse: opts.Warehouse, Catalog: iceberg.Properties{"type": "no-such-catalog"}}); err == nil {
 		t.Error("Open with a catalog type iceberg-go does not know succeeded")
+	}
+}
+
+// TestDropDeletesFiles checks that dropping an event data store deletes
+// its table's files.
+func TestDropDeletesFiles(t *testing.T) {
+	ctx := t.Context()
+	opts := options(t)
+	s := open(t, opts)
+	defer s.Close()
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, id := range []string{"kept", "dropped"} {
+		if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: id, Name: id, ARN: "arn:" + id, Created: at}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := s.NewWriter(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Append(ctx, "k", []sink.Event{sinktest.Event(id, at)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "k", Status: sink.FileImported, Events: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	if err := s.DropEventDataStore(ctx, "dropped"); err != nil {
+		t.Fatal(err)
+	}
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(opts.Warehouse, "s3://"), "/")
+	files := map[string]int{}
+	for obj := range miniotest.Shared(t).Client().ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		table, _, _ := strings.Cut(strings.TrimPrefix(obj.Key, prefix+"/"), "/")
+		files[table]++
+	}
+	if files["dropped"] != 0 || files["kept"] == 0 {
+		t.Errorf("files by table after the drop: %v; want none of the dropped table's, the kept table's all", files)
 	}
 }

@@ -130,9 +130,9 @@ func (s *Store) UpdateEventDataStore(ctx context.Context, eds sink.EventDataStor
 	return nil
 }
 
-// DropEventDataStore removes the event data store with that ID and drops
-// its table from the catalog; see sink.Store. The table's files stay in
-// the bucket, unreachable, for its lifecycle rules to remove.
+// DropEventDataStore removes the event data store with that ID, drops its
+// table from the catalog and deletes the table's files, where the catalog
+// can (iceberg-go's catalogs do, best effort); see sink.Store.
 func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
 	if err := s.check(); err != nil {
 		return err
@@ -141,7 +141,11 @@ func (s *Store) DropEventDataStore(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("pgsink: drop event data store: %w", err)
 	}
-	if err := s.cat.DropTable(ctx, ident(cur.ID)); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+	drop := s.cat.DropTable
+	if p, ok := s.cat.(catalog.PurgeableTable); ok {
+		drop = p.PurgeTable
+	}
+	if err := drop(ctx, ident(cur.ID)); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 		return fmt.Errorf("pgsink: drop event data store %s: %w", cur.ID, err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM ctimport_event_data_stores WHERE id = $1`, cur.ID); err != nil {
