@@ -45,6 +45,27 @@ func open(t *testing.T, opts pgsink.Options) *pgsink.Store {
 	return s
 }
 
+// writeFile stores the events of the object key in event data store id
+// through a Writer of its own, synced.
+func writeFile(t *testing.T, s *pgsink.Store, id, key string, events ...sink.Event) {
+	t.Helper()
+	ctx := t.Context()
+	w, err := s.NewWriter(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Append(ctx, key, events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: key, Status: sink.FileImported, Events: int64(len(events))}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSuite(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sink.Store { return open(t, options(t)) })
 }
@@ -186,20 +207,7 @@ func TestCatalogProperties(t *testing.T) {
 	if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: "store-1", Name: "s", ARN: "arn:store-1", Created: at}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.NewWriter(ctx, "store-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := w.Append(ctx, "k", []sink.Event{sinktest.Event("e1", at)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "k", Status: sink.FileImported, Events: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, s, "store-1", "k", sinktest.Event("e1", at))
 	missing, err := s.MissingEvents(ctx, "store-1", []sink.Identity{{ID: "e1", Time: at}, {ID: "e2", Time: at}})
 	if err != nil || len(missing) != 1 || missing[0].ID != "e2" {
 		t.Errorf("MissingEvents = %v, %v; want e2 alone", missing, err)
@@ -221,20 +229,7 @@ func TestDropDeletesFiles(t *testing.T) {
 		if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: id, Name: id, ARN: "arn:" + id, Created: at}); err != nil {
 			t.Fatal(err)
 		}
-		w, err := s.NewWriter(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Append(ctx, "k", []sink.Event{sinktest.Event(id, at)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Commit(ctx, sink.Commit{Files: []sink.File{{ImportID: "i", Key: "k", Status: sink.FileImported, Events: 1}}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
+		writeFile(t, s, id, "k", sinktest.Event(id, at))
 	}
 	if err := s.DropEventDataStore(ctx, "dropped"); err != nil {
 		t.Fatal(err)
