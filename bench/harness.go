@@ -298,15 +298,10 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	db := filepath.Join(h.work, "db", h.name("import")+".duckdb")
 	env := h.s3Env()
 	bin := cmp.Or(o.Binary, h.ctimport)
-	out, err := h.run(ctx, env, bin, "--db", db, "create-event-data-store", "--name", "bench", "--output", "json")
+	id, err := h.createStore(ctx, env, bin, "--db", db)
 	if err != nil {
 		return Measure{}, err
 	}
-	var store struct{ EventDataStoreArn string }
-	if err := json.Unmarshal(out, &store); err != nil || !strings.Contains(store.EventDataStoreArn, "/") {
-		return Measure{}, fmt.Errorf("bench: create-event-data-store printed %q", out)
-	}
-	id := storeID(store.EventDataStoreArn)
 	endpoint := o.Endpoint
 	if endpoint == "" {
 		endpoint = h.minio.Endpoint()
@@ -370,6 +365,20 @@ func (h *Harness) Import(ctx context.Context, c *Corpus, o ImportOptions) (Measu
 	}
 	m.Complete, m.Check = matchImport(c.Truth, imp.ImportStatus, stored)
 	return m, nil
+}
+
+// createStore creates the event data store "bench" with bin, its global
+// flags first, and returns its ID.
+func (h *Harness) createStore(ctx context.Context, env []string, bin string, flags ...string) (string, error) {
+	out, err := h.run(ctx, env, bin, append(flags, "create-event-data-store", "--name", "bench", "--output", "json")...)
+	if err != nil {
+		return "", err
+	}
+	var store struct{ EventDataStoreArn string }
+	if err := json.Unmarshal(out, &store); err != nil || !strings.Contains(store.EventDataStoreArn, "/") {
+		return "", fmt.Errorf("bench: create-event-data-store printed %q", out)
+	}
+	return storeID(store.EventDataStoreArn), nil
 }
 
 // storeID returns the ID of an event data store from its ARN.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -38,13 +37,9 @@ func (h *Harness) Shards(ctx context.Context, c *Corpus, n int) (Measure, error)
 		return Measure{}, fmt.Errorf("bench: make bucket %s: %w", warehouse, err)
 	}
 	env := append(h.s3Env(), "AWS_ENDPOINT_URL_S3="+h.minio.Endpoint(), "CTIMPORT_DB="+db, "CTIMPORT_WAREHOUSE=s3://"+warehouse+"/tables")
-	out, err := h.run(ctx, env, h.ctimport, "create-event-data-store", "--name", "bench", "--output", "json")
+	id, err := h.createStore(ctx, env, h.ctimport)
 	if err != nil {
 		return Measure{}, err
-	}
-	var store struct{ EventDataStoreArn string }
-	if err := json.Unmarshal(out, &store); err != nil || !strings.Contains(store.EventDataStoreArn, "/") {
-		return Measure{}, fmt.Errorf("bench: create-event-data-store printed %q", out)
 	}
 	usages := make([]usage, n)
 	outs := make([][]byte, n)
@@ -71,7 +66,8 @@ func (h *Harness) Shards(ctx context.Context, c *Corpus, n int) (Measure, error)
 	if err := json.Unmarshal(outs[0], &imp); err != nil {
 		return Measure{}, fmt.Errorf("bench: start-import printed %q: %w", outs[0], err)
 	}
-	if out, err = h.run(ctx, env, h.ctimport, "get-import", "--import-id", imp.ImportId, "--output", "json"); err != nil {
+	out, err := h.run(ctx, env, h.ctimport, "get-import", "--import-id", imp.ImportId, "--output", "json")
+	if err != nil {
 		return Measure{}, err
 	}
 	if err := json.Unmarshal(out, &imp); err != nil {
@@ -84,7 +80,7 @@ func (h *Harness) Shards(ctx context.Context, c *Corpus, n int) (Measure, error)
 		}
 		m.StoreBytes += obj.Size
 	}
-	stored, err := h.stored(ctx, env, h.ctimport, db, storeID(store.EventDataStoreArn))
+	stored, err := h.stored(ctx, env, h.ctimport, db, id)
 	if err != nil {
 		return Measure{}, err
 	}

@@ -45,6 +45,17 @@ func open(t *testing.T, opts pgsink.Options) *pgsink.Store {
 	return s
 }
 
+// at is the time of the tests' event data stores and events.
+var at = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// createStore creates the event data store id, named id.
+func createStore(t *testing.T, s *pgsink.Store, id string) {
+	t.Helper()
+	if err := s.CreateEventDataStore(t.Context(), sink.EventDataStore{ID: id, Name: id, ARN: "arn:" + id, Created: at}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeFile stores the events of the object key in event data store id
 // through a Writer of its own, synced.
 func writeFile(t *testing.T, s *pgsink.Store, id, key string, events ...sink.Event) {
@@ -79,10 +90,7 @@ func TestRowsLost(t *testing.T) {
 	opts := options(t)
 	s := open(t, opts)
 	defer s.Close()
-	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: "store-1", Name: "s", ARN: "arn:store-1", Created: at}); err != nil {
-		t.Fatal(err)
-	}
+	createStore(t, s, "store-1")
 	imp := sink.Import{ID: "import-1", StoreID: "store-1", Status: "IN_PROGRESS", Created: at}
 	if err := s.PutImport(ctx, imp); err != nil {
 		t.Fatal(err)
@@ -203,10 +211,7 @@ func TestCatalogProperties(t *testing.T) {
 	opts.Catalog = iceberg.Properties{"type": "sql", "sql.driver": "pgx", "sql.dialect": "postgres", "uri": opts.URL}
 	s := open(t, opts)
 	defer s.Close()
-	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: "store-1", Name: "s", ARN: "arn:store-1", Created: at}); err != nil {
-		t.Fatal(err)
-	}
+	createStore(t, s, "store-1")
 	writeFile(t, s, "store-1", "k", sinktest.Event("e1", at))
 	missing, err := s.MissingEvents(ctx, "store-1", []sink.Identity{{ID: "e1", Time: at}, {ID: "e2", Time: at}})
 	if err != nil || len(missing) != 1 || missing[0].ID != "e2" {
@@ -224,11 +229,8 @@ func TestDropDeletesFiles(t *testing.T) {
 	opts := options(t)
 	s := open(t, opts)
 	defer s.Close()
-	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 	for _, id := range []string{"kept", "dropped"} {
-		if err := s.CreateEventDataStore(ctx, sink.EventDataStore{ID: id, Name: id, ARN: "arn:" + id, Created: at}); err != nil {
-			t.Fatal(err)
-		}
+		createStore(t, s, id)
 		writeFile(t, s, id, "k", sinktest.Event(id, at))
 	}
 	if err := s.DropEventDataStore(ctx, "dropped"); err != nil {

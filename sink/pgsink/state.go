@@ -21,6 +21,27 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// scanner is a row of a query: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect runs query and returns its rows as scan reads them.
+func collect[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // CreateEventDataStore adds eds and creates its Iceberg table; see
 // sink.Store.
 func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStore) error {
@@ -60,7 +81,7 @@ func (s *Store) CreateEventDataStore(ctx context.Context, eds sink.EventDataStor
 
 const storeColumns = `id, name, arn, created, updated, retention_period, termination_protection, selectors, deleted`
 
-func scanStore(r interface{ Scan(...any) error }) (sink.EventDataStore, error) {
+func scanStore(r scanner) (sink.EventDataStore, error) {
 	var eds sink.EventDataStore
 	var deleted sql.NullTime
 	err := r.Scan(&eds.ID, &eds.Name, &eds.ARN, &eds.Created, &eds.Updated, &eds.RetentionPeriod, &eds.TerminationProtection, &eds.Selectors, &deleted)
@@ -74,20 +95,8 @@ func (s *Store) EventDataStores(ctx context.Context) ([]sink.EventDataStore, err
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+storeColumns+` FROM ctimport_event_data_stores ORDER BY created, id`)
+	out, err := collect(ctx, s.db, scanStore, `SELECT `+storeColumns+` FROM ctimport_event_data_stores ORDER BY created, id`)
 	if err != nil {
-		return nil, fmt.Errorf("pgsink: list event data stores: %w", err)
-	}
-	defer rows.Close()
-	var out []sink.EventDataStore
-	for rows.Next() {
-		eds, err := scanStore(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pgsink: list event data stores: %w", err)
-		}
-		out = append(out, eds)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgsink: list event data stores: %w", err)
 	}
 	return out, nil
@@ -189,7 +198,7 @@ func putImport(ctx context.Context, db execer, imp sink.Import) error {
 	return err
 }
 
-func scanImport(r interface{ Scan(...any) error }) (sink.Import, error) {
+func scanImport(r scanner) (sink.Import, error) {
 	var imp sink.Import
 	var start, end, created, updated, newest sql.NullTime
 	var allowance int64
@@ -222,20 +231,8 @@ func (s *Store) Imports(ctx context.Context) ([]sink.Import, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+importColumns+` FROM ctimport_imports ORDER BY created DESC NULLS LAST, id DESC`)
+	out, err := collect(ctx, s.db, scanImport, `SELECT `+importColumns+` FROM ctimport_imports ORDER BY created DESC NULLS LAST, id DESC`)
 	if err != nil {
-		return nil, fmt.Errorf("pgsink: list imports: %w", err)
-	}
-	defer rows.Close()
-	var out []sink.Import
-	for rows.Next() {
-		imp, err := scanImport(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pgsink: list imports: %w", err)
-		}
-		out = append(out, imp)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgsink: list imports: %w", err)
 	}
 	return out, nil
@@ -270,22 +267,15 @@ func (s *Store) Prefixes(ctx context.Context, importID string) ([]sink.Prefix, e
 	if _, err := s.Import(ctx, importID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT key, completed, updated FROM ctimport_prefixes WHERE import_id = $1 ORDER BY key`, importID)
-	if err != nil {
-		return nil, fmt.Errorf("pgsink: prefixes of import %s: %w", importID, err)
-	}
-	defer rows.Close()
-	var out []sink.Prefix
-	for rows.Next() {
+	scan := func(r scanner) (sink.Prefix, error) {
 		p := sink.Prefix{ImportID: importID}
 		var updated sql.NullTime
-		if err := rows.Scan(&p.Key, &p.Completed, &updated); err != nil {
-			return nil, fmt.Errorf("pgsink: prefixes of import %s: %w", importID, err)
-		}
+		err := r.Scan(&p.Key, &p.Completed, &updated)
 		p.Updated = timeOf(updated)
-		out = append(out, p)
+		return p, err
 	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(ctx, s.db, scan, `SELECT key, completed, updated FROM ctimport_prefixes WHERE import_id = $1 ORDER BY key`, importID)
+	if err != nil {
 		return nil, fmt.Errorf("pgsink: prefixes of import %s: %w", importID, err)
 	}
 	return out, nil
@@ -335,27 +325,21 @@ func (s *Store) Files(ctx context.Context, q sink.FileQuery) ([]sink.File, error
 	if q.Limit > 0 {
 		stmt += " LIMIT " + arg(q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	out, err := collect(ctx, s.db, scanFile, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: files: %w", err)
 	}
-	defer rows.Close()
-	var out []sink.File
-	for rows.Next() {
-		var f sink.File
-		var delivery, updated sql.NullTime
-		var status string
-		if err := rows.Scan(&f.ImportID, &f.Key, &f.Prefix, &f.ETag, &f.Size, &delivery, &status, &f.Events,
-			&f.ErrorType, &f.ErrorMessage, &f.Attempts, &updated); err != nil {
-			return nil, fmt.Errorf("pgsink: files: %w", err)
-		}
-		f.Status, f.Delivery, f.Updated = sink.FileStatus(status), timeOf(delivery), timeOf(updated)
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgsink: files: %w", err)
-	}
 	return out, nil
+}
+
+func scanFile(r scanner) (sink.File, error) {
+	var f sink.File
+	var delivery, updated sql.NullTime
+	var status string
+	err := r.Scan(&f.ImportID, &f.Key, &f.Prefix, &f.ETag, &f.Size, &delivery, &status, &f.Events,
+		&f.ErrorType, &f.ErrorMessage, &f.Attempts, &updated)
+	f.Status, f.Delivery, f.Updated = sink.FileStatus(status), timeOf(delivery), timeOf(updated)
+	return f, err
 }
 
 // writeRows writes the rows of c in tx: files, prefixes, then the import.
@@ -415,23 +399,16 @@ func (s *Store) ShardRuns(ctx context.Context, importID string) ([]sink.ShardRun
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT index, count, status, message, updated FROM ctimport_shard_runs
+	scan := func(r scanner) (sink.ShardRun, error) {
+		run := sink.ShardRun{ImportID: importID}
+		var updated sql.NullTime
+		err := r.Scan(&run.Index, &run.Count, &run.Status, &run.Message, &updated)
+		run.Updated = timeOf(updated)
+		return run, err
+	}
+	out, err := collect(ctx, s.db, scan, `SELECT index, count, status, message, updated FROM ctimport_shard_runs
 		WHERE import_id = $1 ORDER BY index`, importID)
 	if err != nil {
-		return nil, fmt.Errorf("pgsink: shard runs: %w", err)
-	}
-	defer rows.Close()
-	var out []sink.ShardRun
-	for rows.Next() {
-		r := sink.ShardRun{ImportID: importID}
-		var updated sql.NullTime
-		if err := rows.Scan(&r.Index, &r.Count, &r.Status, &r.Message, &updated); err != nil {
-			return nil, fmt.Errorf("pgsink: shard runs: %w", err)
-		}
-		r.Updated = timeOf(updated)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgsink: shard runs: %w", err)
 	}
 	return out, nil
